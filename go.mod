@@ -1,0 +1,3 @@
+module github.com/postmortem-tool/postmortem
+
+go 1.26.8

@@ -1,0 +1,191 @@
+// Package parsers turns log lines into timeline events and samples.
+//
+// Each log format is a Format registered in a Registry. A Format scores sample
+// lines for auto-detection and makes a Parser for one stream. A Parser is fed
+// one line at a time and reports whether it recognised the line; it may keep
+// state between lines (multi-line `ss -s` blocks, backend state tracking).
+//
+// Parsers never panic on bad input, never use a generic timestamp guesser
+// (each format has its own layouts), and never allocate per line on their
+// fast path beyond what they emit.
+package parsers
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/postmortem-tool/postmortem/timeline"
+)
+
+// Config is what a parser knows about the stream it parses.
+type Config struct {
+	// Loc is the zone of timestamps that carry none. Never nil.
+	Loc *time.Location
+	// Year is the year of timestamps that carry none (RFC 3164 syslog).
+	Year int
+	// Backend is the default backend label of the stream (from its path or
+	// a flag); "" when unknown. A parser may override it per line from the
+	// content (haproxy `be_app/vm-c`, `backend=vm-a`).
+	Backend string
+	// Path is the stream's display path, for messages.
+	Path string
+}
+
+// Parser parses the lines of one stream.
+type Parser interface {
+	// Parse parses line (without its line ending), found at pos, emitting any
+	// events and samples into sink. It returns false if the line is not in
+	// this parser's format (it is then counted as unrecognised). A line in
+	// the format that carries no signal returns true and emits nothing.
+	// line is only valid during the call.
+	Parse(line []byte, pos timeline.Pos, sink timeline.Sink) bool
+}
+
+// Hints is what a format can tell from sample lines before parsing starts,
+// so that zone-less and year-less timestamps can be resolved from other
+// sources of the same incident.
+type Hints struct {
+	// Zone is the UTC offset in seconds seen in zoned timestamps; ZoneOK
+	// says whether one was seen.
+	Zone   int
+	ZoneOK bool
+	// Year is a year seen in full timestamps, 0 if none.
+	Year int
+}
+
+// Format is a log format known to the registry.
+type Format interface {
+	// Name is the format's identifier, used by --format PATH=NAME.
+	Name() string
+	// Description says in a few words what writes this format.
+	Description() string
+	// Example is one real-shaped line of the format (for `formats`).
+	Example() string
+	// Detect scores one line from 0 (not this format) to 100 (certainly
+	// this format). Specific formats score higher than generic ones on the
+	// same line: a haproxy line inside syslog scores more for haproxy than
+	// for syslog.
+	Detect(line []byte) int
+	// Hints extracts zone and year hints from a line; ok is false if the
+	// line gives none.
+	Hints(line []byte) (h Hints, ok bool)
+	// New returns a parser for one stream.
+	New(cfg Config) Parser
+}
+
+// Registry holds formats by name.
+type Registry struct {
+	formats []Format
+}
+
+// NewRegistry returns a registry holding fs.
+func NewRegistry(fs ...Format) *Registry {
+	r := &Registry{}
+	for _, f := range fs {
+		r.Register(f)
+	}
+	return r
+}
+
+// Register adds f, replacing a format of the same name.
+func (r *Registry) Register(f Format) {
+	for i, g := range r.formats {
+		if g.Name() == f.Name() {
+			r.formats[i] = f
+			return
+		}
+	}
+	r.formats = append(r.formats, f)
+}
+
+// Lookup returns the format named name.
+func (r *Registry) Lookup(name string) (Format, bool) {
+	for _, f := range r.formats {
+		if f.Name() == name {
+			return f, true
+		}
+	}
+	return nil, false
+}
+
+// Formats returns the formats sorted by name.
+func (r *Registry) Formats() []Format {
+	out := append([]Format(nil), r.formats...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	return out
+}
+
+// Names returns the sorted format names.
+func (r *Registry) Names() []string {
+	var out []string
+	for _, f := range r.Formats() {
+		out = append(out, f.Name())
+	}
+	return out
+}
+
+// Detection is the result of scoring a stream's first lines.
+type Detection struct {
+	Format Format
+	// Score is the mean score over the non-empty sample lines (0..100).
+	Score int
+	// Hints merges the hints of the sample lines.
+	Hints Hints
+}
+
+// MinScore is the mean score below which detection gives up.
+const MinScore = 30
+
+// Detect scores every format on the sample lines and returns the best one.
+// A format's score is its mean Detect over non-empty lines; ties go to the
+// format registered first. ok is false if no format reaches MinScore.
+func (r *Registry) Detect(lines [][]byte) (d Detection, ok bool) {
+	n := 0
+	for _, l := range lines {
+		if len(strings.TrimSpace(string(l))) > 0 {
+			n++
+		}
+	}
+	if n == 0 {
+		return Detection{}, false
+	}
+	best, bestScore := Format(nil), -1
+	for _, f := range r.formats {
+		sum := 0
+		for _, l := range lines {
+			if len(strings.TrimSpace(string(l))) == 0 {
+				continue
+			}
+			sum += clampScore(f.Detect(l))
+		}
+		if s := sum / n; s > bestScore {
+			best, bestScore = f, s
+		}
+	}
+	if best == nil || bestScore < MinScore {
+		return Detection{Score: bestScore}, false
+	}
+	d = Detection{Format: best, Score: bestScore}
+	for _, l := range lines {
+		if h, ok := best.Hints(l); ok {
+			if h.ZoneOK && !d.Hints.ZoneOK {
+				d.Hints.Zone, d.Hints.ZoneOK = h.Zone, true
+			}
+			if h.Year != 0 && d.Hints.Year == 0 {
+				d.Hints.Year = h.Year
+			}
+		}
+	}
+	return d, true
+}
+
+func clampScore(s int) int {
+	if s < 0 {
+		return 0
+	}
+	if s > 100 {
+		return 100
+	}
+	return s
+}
