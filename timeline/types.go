@@ -83,9 +83,9 @@ const (
 	StepDrainWait    = "drain_wait"
 	StepDrained      = "drained"
 	StepDrainTimeout = "drain_timeout"
-	StepStop         = "stop"  // app stopped gracefully (SIGTERM)
-	StepKill         = "kill"  // app killed / removed without grace
-	StepBind         = "bind"  // put back into the pool
+	StepStop         = "stop" // app stopped gracefully (SIGTERM)
+	StepKill         = "kill" // app killed / removed without grace
+	StepBind         = "bind" // put back into the pool
 	StepRollback     = "rollback"
 	StepEnd          = "end"
 	StepConfigPush   = "config_push"
@@ -122,9 +122,9 @@ func (e *Event) Attr(k string) string {
 
 // Evidence is a log line quoted as proof, at its position.
 type Evidence struct {
-	Pos  Pos    `json:"pos"`
+	Pos  Pos       `json:"pos"`
 	Time time.Time `json:"time"`
-	Text string `json:"text"`
+	Text string    `json:"text"`
 }
 
 // Metric names a measured quantity. Like Kind, the set is closed so that rules
@@ -135,23 +135,23 @@ type Metric string
 // into per-second buckets; gauge metrics are levels observed at a time.
 const (
 	// Counters.
-	MetricRequests     Metric = "http_requests"      // access log lines
-	MetricHTTP5xx      Metric = "http_5xx"           // access lines with status >= 500
-	MetricHTTP4xx      Metric = "http_4xx"           // access lines with status 4xx
-	MetricUpstream5xx  Metric = "upstream_5xx"       // upstream status >= 500 (or 502/504 from the proxy)
-	MetricResets       Metric = "conn_resets"        // reset lines
-	MetricUpstreamErrs Metric = "upstream_errors"    // refused/timeout/premature lines
-	MetricAborted      Metric = "aborted_sessions"   // abnormal proxy terminations
+	MetricRequests     Metric = "http_requests"    // access log lines
+	MetricHTTP5xx      Metric = "http_5xx"         // access lines with status >= 500
+	MetricHTTP4xx      Metric = "http_4xx"         // access lines with status 4xx
+	MetricUpstream5xx  Metric = "upstream_5xx"     // upstream status >= 500 (or 502/504 from the proxy)
+	MetricResets       Metric = "conn_resets"      // reset lines
+	MetricUpstreamErrs Metric = "upstream_errors"  // refused/timeout/premature lines
+	MetricAborted      Metric = "aborted_sessions" // abnormal proxy terminations
 	// Gauges.
-	MetricActiveConn  Metric = "active_conn"        // active connections on a backend
-	MetricNewConn     Metric = "new_conn"           // new connections per interval on a backend
-	MetricResetRate   Metric = "reset_rate"         // resets per second, as reported by an LB
-	MetricWSSessions  Metric = "ws_sessions"        // open WebSocket sessions
-	MetricWSAvgAge    Metric = "ws_avg_age_seconds" // average WebSocket session age
-	MetricWSP99Age    Metric = "ws_p99_age_seconds" // p99 WebSocket session age
-	MetricTimeWait    Metric = "timewait"           // sockets in TIME_WAIT
-	MetricEstablished Metric = "tcp_established"    // established TCP sockets
-	MetricOrphans     Metric = "tcp_orphans"        // orphaned TCP sockets
+	MetricActiveConn  Metric = "active_conn"              // active connections on a backend
+	MetricNewConn     Metric = "new_conn"                 // new connections per interval on a backend
+	MetricResetRate   Metric = "reset_rate"               // resets per second, as reported by an LB
+	MetricWSSessions  Metric = "ws_sessions"              // open WebSocket sessions
+	MetricWSAvgAge    Metric = "ws_avg_age_seconds"       // average WebSocket session age
+	MetricWSP99Age    Metric = "ws_p99_age_seconds"       // p99 WebSocket session age
+	MetricTimeWait    Metric = "timewait"                 // sockets in TIME_WAIT
+	MetricEstablished Metric = "tcp_established"          // established TCP sockets
+	MetricOrphans     Metric = "tcp_orphans"              // orphaned TCP sockets
 	MetricConnectTime Metric = "upstream_connect_seconds" // mean upstream connect time
 )
 
