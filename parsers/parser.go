@@ -42,6 +42,26 @@ type Parser interface {
 	Parse(line []byte, pos timeline.Pos, sink timeline.Sink) bool
 }
 
+// Envelope is what a wrapper format (syslog) parsed off a line before
+// handing its message body to an inner format.
+type Envelope struct {
+	Time    time.Time
+	Host    string
+	Program string
+	// Line is the whole line, envelope included: events quote it as Text.
+	Line []byte
+}
+
+// BodyParser is a Parser that can also parse a message body whose timestamp
+// and host came in an envelope. Formats whose messages travel inside syslog
+// (haproxy, nginx, kernel) implement it on their parsers.
+type BodyParser interface {
+	Parser
+	// ParseBody parses body, the message of env.Line, at pos. It reports
+	// whether the body is in this format.
+	ParseBody(body []byte, env Envelope, pos timeline.Pos, sink timeline.Sink) bool
+}
+
 // Hints is what a format can tell from sample lines before parsing starts,
 // so that zone-less and year-less timestamps can be resolved from other
 // sources of the same incident.

@@ -152,7 +152,10 @@ const (
 	MetricTimeWait    Metric = "timewait"                 // sockets in TIME_WAIT
 	MetricEstablished Metric = "tcp_established"          // established TCP sockets
 	MetricOrphans     Metric = "tcp_orphans"              // orphaned TCP sockets
-	MetricConnectTime Metric = "upstream_connect_seconds" // mean upstream connect time
+	// MetricConnectSum is a counter: the sum of upstream connect times
+	// (seconds) of the requests in each second. Divided by MetricRequests it
+	// gives the mean connect time, which rises when TIME_WAIT piles up.
+	MetricConnectSum Metric = "upstream_connect_seconds_sum"
 )
 
 // IsCounter reports whether m is a counter metric (summed per second) rather
@@ -160,7 +163,7 @@ const (
 func (m Metric) IsCounter() bool {
 	switch m {
 	case MetricRequests, MetricHTTP5xx, MetricHTTP4xx, MetricUpstream5xx,
-		MetricResets, MetricUpstreamErrs, MetricAborted:
+		MetricResets, MetricUpstreamErrs, MetricAborted, MetricConnectSum:
 		return true
 	}
 	return false
