@@ -143,15 +143,15 @@ const (
 	MetricUpstreamErrs Metric = "upstream_errors"  // refused/timeout/premature lines
 	MetricAborted      Metric = "aborted_sessions" // abnormal proxy terminations
 	// Gauges.
-	MetricActiveConn  Metric = "active_conn"              // active connections on a backend
-	MetricNewConn     Metric = "new_conn"                 // new connections per interval on a backend
-	MetricResetRate   Metric = "reset_rate"               // resets per second, as reported by an LB
-	MetricWSSessions  Metric = "ws_sessions"              // open WebSocket sessions
-	MetricWSAvgAge    Metric = "ws_avg_age_seconds"       // average WebSocket session age
-	MetricWSP99Age    Metric = "ws_p99_age_seconds"       // p99 WebSocket session age
-	MetricTimeWait    Metric = "timewait"                 // sockets in TIME_WAIT
-	MetricEstablished Metric = "tcp_established"          // established TCP sockets
-	MetricOrphans     Metric = "tcp_orphans"              // orphaned TCP sockets
+	MetricActiveConn  Metric = "active_conn"        // active connections on a backend
+	MetricNewConn     Metric = "new_conn"           // new connections per interval on a backend
+	MetricResetRate   Metric = "reset_rate"         // resets per second, as reported by an LB
+	MetricWSSessions  Metric = "ws_sessions"        // open WebSocket sessions
+	MetricWSAvgAge    Metric = "ws_avg_age_seconds" // average WebSocket session age
+	MetricWSP99Age    Metric = "ws_p99_age_seconds" // p99 WebSocket session age
+	MetricTimeWait    Metric = "timewait"           // sockets in TIME_WAIT
+	MetricEstablished Metric = "tcp_established"    // established TCP sockets
+	MetricOrphans     Metric = "tcp_orphans"        // orphaned TCP sockets
 	// MetricConnectSum is a counter: the sum of upstream connect times
 	// (seconds) of the requests in each second. Divided by MetricRequests it
 	// gives the mean connect time, which rises when TIME_WAIT piles up.
