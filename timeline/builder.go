@@ -63,8 +63,7 @@ type Builder struct {
 	events   []Event
 	open     map[string]*burst
 	series   map[seriesKey]*Series
-	lines    int64
-	lastTime time.Time
+	last     map[Metric]*Series
 }
 
 type burst struct {
@@ -159,6 +158,11 @@ func (b *Builder) Sample(s Sample) {
 }
 
 func (b *Builder) get(m Metric, backend string) *Series {
+	// Access logs send runs of the same metric and backend: a one-entry
+	// cache per metric saves the map lookup on the hot path.
+	if c := b.last[m]; c != nil && c.Backend == backend {
+		return c
+	}
 	k := seriesKey{m, backend}
 	sr := b.series[k]
 	if sr == nil {
@@ -168,6 +172,10 @@ func (b *Builder) get(m Metric, backend string) *Series {
 		}
 		b.series[k] = sr
 	}
+	if b.last == nil {
+		b.last = map[Metric]*Series{}
+	}
+	b.last[m] = sr
 	return sr
 }
 

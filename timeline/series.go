@@ -177,7 +177,9 @@ func (s *Series) Resample(w Window, step time.Duration) []Point {
 // counter holds per-second sums in hour-long chunks allocated on demand, so a
 // day of access lines costs a few hundred KiB whatever the line count.
 type counter struct {
-	chunks map[int64]*chunk // key: unix second / chunkSecs
+	chunks  map[int64]*chunk // key: unix second / chunkSecs
+	lastKey int64
+	last    *chunk
 }
 
 const chunkSecs = 3600
@@ -193,10 +195,14 @@ func (c *counter) add(t time.Time, v float64, pos Pos) {
 	}
 	sec := t.Unix()
 	k := floorDiv(sec, chunkSecs)
-	ch := c.chunks[k]
-	if ch == nil {
-		ch = &chunk{}
-		c.chunks[k] = ch
+	ch := c.last
+	if ch == nil || k != c.lastKey {
+		ch = c.chunks[k]
+		if ch == nil {
+			ch = &chunk{}
+			c.chunks[k] = ch
+		}
+		c.last, c.lastKey = ch, k
 	}
 	i := sec - k*chunkSecs
 	if ch.sums[i] == 0 && ch.pos[i].IsZero() {
