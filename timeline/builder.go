@@ -59,11 +59,11 @@ func (o Options) withDefaults() Options {
 // A Builder is not safe for concurrent use; give each stream its own and
 // combine them with Merge.
 type Builder struct {
-	opts     Options
-	events   []Event
-	open     map[string]*burst
-	series   map[seriesKey]*Series
-	last     map[Metric]*Series
+	opts   Options
+	events []Event
+	open   map[string]*burst
+	series map[seriesKey]*Series
+	last   map[Metric]*Series
 }
 
 type burst struct {
