@@ -1,0 +1,330 @@
+// Package nginx parses nginx access and error logs.
+//
+// AccessFormat reads the combined log format, optionally followed by
+// key=value fields (rt=, uct=, urt=, us=, ua=); NewAccessFormat compiles any
+// log_format string. ErrorFormat reads the error log, directly or inside
+// syslog. The access parsers are hand-written byte scanners that allocate
+// only for what they emit.
+package nginx
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/postmortem-tool/postmortem/parsers"
+	"github.com/postmortem-tool/postmortem/parsers/internal/scan"
+	"github.com/postmortem-tool/postmortem/timeline"
+)
+
+// AccessFormat returns the "nginx-access" format: nginx's combined (or
+// common) log format, optionally followed by key=value fields as configured
+// by many sites: rt=$request_time uct=$upstream_connect_time
+// urt=$upstream_response_time us=$upstream_status ua=$upstream_addr (values
+// may be quoted; lists of upstream tries are separated by ", " or " : ").
+//
+// Per line the parser emits a MetricRequests sample; a 4xx status adds a
+// MetricHTTP4xx sample; an upstream status >= 500 adds one
+// MetricUpstream5xx sample; a numeric uct adds a MetricConnectSum sample
+// with its sum in seconds; a status >= 500 emits a KindHTTPError event with
+// attr "status" (and "upstream" when ua= names one). All go to cfg.Backend.
+// The time is the line's own, with its own offset.
+func AccessFormat() parsers.Format { return accessFormat{} }
+
+type accessFormat struct{}
+
+const accessExample = `112.83.36.69 - - [01/May/2026:14:02:05 +0900] "GET /api/v1/orders/5313478 HTTP/1.1" 502 157 "https://shop.example.com/" "Mozilla/5.0 (X11; Linux x86_64)" rt=0.037 uct=0.000 urt=0.036 us=502 ua=10.0.0.3:8080`
+
+func (accessFormat) Name() string { return "nginx-access" }
+func (accessFormat) Description() string {
+	return "nginx access log, combined format with optional key=value upstream fields"
+}
+func (accessFormat) Example() string { return accessExample }
+
+// Detect scores 90 for a line the combined scanner reads fully, 75 for the
+// common format (no referer and user agent), 0 otherwise.
+func (accessFormat) Detect(line []byte) int {
+	var f accessFields
+	if !splitAccess(line, &f) {
+		return 0
+	}
+	if f.combined {
+		return 90
+	}
+	return 75
+}
+
+// Hints returns the offset and year of the line's timestamp.
+func (accessFormat) Hints(line []byte) (parsers.Hints, bool) {
+	var f accessFields
+	if !splitAccess(line, &f) {
+		return parsers.Hints{}, false
+	}
+	c, off, ok := scan.CLFTime(f.time)
+	if !ok {
+		return parsers.Hints{}, false
+	}
+	return parsers.Hints{Zone: off, ZoneOK: true, Year: c.Year}, true
+}
+
+func (accessFormat) New(cfg parsers.Config) parsers.Parser {
+	if cfg.Loc == nil {
+		cfg.Loc = time.UTC
+	}
+	return &accessParser{cfg: cfg}
+}
+
+// accessFields are the parts of a combined line, as subslices of it.
+type accessFields struct {
+	time     []byte // 26 bytes, without brackets
+	status   []byte
+	extras   []byte // after the user agent (or the body size)
+	combined bool
+}
+
+// splitAccess splits a combined/common line. It checks the shape only as
+// much as is needed to find the fields.
+func splitAccess(line []byte, f *accessFields) bool {
+	i := bytes.IndexByte(line, '[')
+	if i <= 0 || line[i-1] != ' ' || len(line) < i+33 || line[i+27] != ']' || line[i+28] != ' ' || line[i+29] != '"' {
+		return false
+	}
+	f.time = line[i+1 : i+27]
+	rest := line[i+30:]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 || len(rest) < j+6 || rest[j+1] != ' ' || rest[j+5] != ' ' && len(rest) != j+5 {
+		return false
+	}
+	st := rest[j+2 : j+5]
+	if st[0] < '1' || st[0] > '5' || st[1] < '0' || st[1] > '9' || st[2] < '0' || st[2] > '9' {
+		return false
+	}
+	f.status = st
+	rest = rest[j+5:]
+	if len(rest) == 0 {
+		return false
+	}
+	rest = rest[1:]
+	// body bytes: digits or '-'
+	k := bytes.IndexByte(rest, ' ')
+	if k < 0 {
+		k = len(rest)
+	}
+	if k == 0 {
+		return false
+	}
+	rest = rest[k:]
+	f.combined = false
+	// optional "referer" "user agent"
+	if len(rest) >= 3 && rest[0] == ' ' && rest[1] == '"' {
+		q := bytes.IndexByte(rest[2:], '"')
+		if q < 0 {
+			return false
+		}
+		r2 := rest[2+q+1:]
+		if len(r2) >= 3 && r2[0] == ' ' && r2[1] == '"' {
+			q2 := bytes.IndexByte(r2[2:], '"')
+			if q2 < 0 {
+				return false
+			}
+			rest = r2[2+q2+1:]
+			f.combined = true
+		} else {
+			rest = r2
+		}
+	}
+	f.extras = rest
+	return true
+}
+
+type accessParser struct {
+	cfg   parsers.Config
+	zones scan.Zones
+	// cache of the last timestamp's minute: "01/May/2026:06:25" and "+0900"
+	ckey   [26]byte
+	cbase  time.Time
+	cvalid bool
+}
+
+// lineTime resolves a 26-byte CLF time, reusing the cached minute.
+func (p *accessParser) lineTime(ts []byte) (time.Time, bool) {
+	if p.cvalid && string(ts[:17]) == string(p.ckey[:17]) && string(ts[20:26]) == string(p.ckey[20:26]) {
+		s, ok := scan.Digits2(ts, 18)
+		if ok && ts[17] == ':' && s <= 60 {
+			return p.cbase.Add(time.Duration(s) * time.Second), true
+		}
+		return time.Time{}, false
+	}
+	c, off, ok := scan.CLFTime(ts)
+	if !ok {
+		return time.Time{}, false
+	}
+	loc := p.zones.Get(off)
+	base := scan.Zoned(c.Year, c.Month, c.Day, c.Hour, c.Minute, 0, off, loc)
+	copy(p.ckey[:], ts[:26])
+	p.cbase, p.cvalid = base, true
+	return base.Add(time.Duration(c.Second) * time.Second), true
+}
+
+// Parse implements parsers.Parser.
+func (p *accessParser) Parse(line []byte, pos timeline.Pos, sink timeline.Sink) bool {
+	var f accessFields
+	if !splitAccess(line, &f) {
+		return false
+	}
+	t, ok := p.lineTime(f.time)
+	if !ok {
+		return false
+	}
+	status := int(f.status[0]-'0')*100 + int(f.status[1]-'0')*10 + int(f.status[2]-'0')
+	var x extras
+	scanExtras(f.extras, &x)
+	emitAccess(&p.cfg, t, status, &x, line, pos, sink)
+	return true
+}
+
+// extras are the upstream fields found after the combined part.
+type extras struct {
+	uctSum   float64
+	uctOK    bool
+	up5xx    bool
+	upstream []byte // first upstream address, or nil
+}
+
+func emitAccess(cfg *parsers.Config, t time.Time, status int, x *extras, line []byte, pos timeline.Pos, sink timeline.Sink) {
+	be := cfg.Backend
+	sink.Sample(timeline.Sample{Time: t, Metric: timeline.MetricRequests, Backend: be, Value: 1, Pos: pos})
+	if status >= 400 && status < 500 {
+		sink.Sample(timeline.Sample{Time: t, Metric: timeline.MetricHTTP4xx, Backend: be, Value: 1, Pos: pos})
+	}
+	if x.up5xx {
+		sink.Sample(timeline.Sample{Time: t, Metric: timeline.MetricUpstream5xx, Backend: be, Value: 1, Pos: pos})
+	}
+	if x.uctOK {
+		sink.Sample(timeline.Sample{Time: t, Metric: timeline.MetricConnectSum, Backend: be, Value: x.uctSum, Pos: pos})
+	}
+	if status >= 500 {
+		attrs := map[string]string{"status": statusString(status)}
+		if len(x.upstream) > 0 {
+			attrs["upstream"] = string(x.upstream)
+		}
+		sink.Event(timeline.Event{Time: t, Kind: timeline.KindHTTPError, Backend: be, Attrs: attrs, Pos: pos, Text: string(line), Count: 1})
+	}
+}
+
+func statusString(s int) string {
+	if s >= 100 && s <= 999 {
+		return string([]byte{byte('0' + s/100), byte('0' + s/10%10), byte('0' + s%10)})
+	}
+	return "0"
+}
+
+// scanExtras reads key=value fields: uct (connect time), us (upstream
+// status) and ua (upstream address). Values may be quoted and may be lists
+// joined by ", " or " : ".
+func scanExtras(b []byte, x *extras) {
+	for len(b) > 0 {
+		eq := bytes.IndexByte(b, '=')
+		if eq < 0 {
+			return
+		}
+		ks := bytes.LastIndexByte(b[:eq], ' ')
+		key := b[ks+1 : eq]
+		v := b[eq+1:]
+		var val []byte
+		if len(v) > 0 && v[0] == '"' {
+			q := bytes.IndexByte(v[1:], '"')
+			if q < 0 {
+				val, b = v[1:], nil
+			} else {
+				val, b = v[1:1+q], v[q+2:]
+			}
+		} else {
+			n := listEnd(v)
+			val, b = v[:n], v[n:]
+		}
+		switch string(key) {
+		case "uct":
+			uctList(val, x)
+		case "us":
+			usList(val, x)
+		case "ua":
+			if n := listItemEnd(val); n > 0 && !(n == 1 && val[0] == '-') {
+				x.upstream = val[:n]
+			}
+		}
+	}
+}
+
+// listEnd returns the end of an unquoted value: the first space that does
+// not belong to a ", " or " : " list separator.
+func listEnd(v []byte) int {
+	i := 0
+	for {
+		s := bytes.IndexByte(v[i:], ' ')
+		if s < 0 {
+			return len(v)
+		}
+		s += i
+		if s > 0 && v[s-1] == ',' {
+			i = s + 1
+			continue
+		}
+		if s+2 < len(v) && v[s+1] == ':' && v[s+2] == ' ' {
+			i = s + 3
+			continue
+		}
+		return s
+	}
+}
+
+// listItemEnd returns the length of the first item of a list value.
+func listItemEnd(v []byte) int {
+	for i, c := range v {
+		if c == ',' || c == ' ' {
+			return i
+		}
+	}
+	return len(v)
+}
+
+// forItems calls fn for each item of a ", " / " : " separated list.
+func forItems(v []byte, fn func([]byte)) {
+	for len(v) > 0 {
+		for len(v) > 0 && (v[0] == ' ' || v[0] == ',' || v[0] == ':') {
+			v = v[1:]
+		}
+		n := listItemEnd(v)
+		if n > 0 {
+			fn(v[:n])
+		}
+		v = v[n:]
+	}
+}
+
+func uctList(v []byte, x *extras) {
+	if len(v) == 5 { // fast path: one value "0.000"
+		if s, ok := scan.Seconds(v); ok {
+			x.uctSum += s
+			x.uctOK = true
+		}
+		return
+	}
+	forItems(v, func(it []byte) {
+		if s, ok := scan.Seconds(it); ok {
+			x.uctSum += s
+			x.uctOK = true
+		}
+	})
+}
+
+func usList(v []byte, x *extras) {
+	if len(v) == 3 {
+		x.up5xx = x.up5xx || v[0] == '5' && v[1] >= '0' && v[1] <= '9' && v[2] >= '0' && v[2] <= '9'
+		return
+	}
+	forItems(v, func(it []byte) {
+		if len(it) == 3 && it[0] >= '5' && it[0] <= '9' && it[1] >= '0' && it[1] <= '9' && it[2] >= '0' && it[2] <= '9' {
+			x.up5xx = true
+		}
+	})
+}
