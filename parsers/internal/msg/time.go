@@ -142,21 +142,35 @@ func Epoch(v float64, loc *time.Location) (time.Time, bool) {
 	if v != v || v <= 0 {
 		return time.Time{}, false
 	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	if v >= 9e18 {
+		return time.Time{}, false
+	}
+	if v == float64(int64(v)) {
+		i := int64(v)
+		switch {
+		case i < 1e11: // seconds (until year 5138)
+			return time.Unix(i, 0).In(loc), true
+		case i < 1e14:
+			return time.UnixMilli(i).In(loc), true
+		case i < 1e17:
+			return time.UnixMicro(i).In(loc), true
+		}
+		return time.Unix(0, i).In(loc), true
+	}
 	var ns float64
 	switch {
-	case v < 1e11: // seconds (until year 5138)
-		ns = v * 1e9
+	case v < 1e11:
+		sec := float64(int64(v))
+		return time.Unix(int64(sec), int64((v-sec)*1e9+0.5)).In(loc), true
 	case v < 1e14:
 		ns = v * 1e6
 	case v < 1e17:
 		ns = v * 1e3
-	case v < 9e18:
-		ns = v
 	default:
-		return time.Time{}, false
-	}
-	if loc == nil {
-		loc = time.UTC
+		ns = v
 	}
 	return time.Unix(0, int64(ns)).In(loc), true
 }
