@@ -18,17 +18,19 @@ import (
 // KindAttrs lists, per event kind, the attributes a matcher may test. Burst
 // kinds share the attributes that split bursts.
 var KindAttrs = map[timeline.Kind][]string{
-	timeline.KindConnReset:      {"errno", "reason", "flags", "status"},
-	timeline.KindUpstreamError:  {"errno", "reason", "flags", "status"},
-	timeline.KindAbortedSession: {"errno", "reason", "flags", "status"},
-	timeline.KindHTTPError:      {"errno", "reason", "flags", "status"},
-	timeline.KindBackendState:   {"state", "pool"},
-	timeline.KindDeployStep:     {"step", "timeout"},
+	timeline.KindConnReset:      burstAttrs,
+	timeline.KindUpstreamError:  burstAttrs,
+	timeline.KindAbortedSession: burstAttrs,
+	timeline.KindHTTPError:      burstAttrs,
+	timeline.KindBackendState:   {"state", "pool", "prev", "abrupt"},
+	timeline.KindDeployStep:     {"step", "timeout", "drain", "revert", "rollback", "release"},
 	timeline.KindConfigReload:   {"program"},
-	timeline.KindConfigChange:   {"setting", "from", "to"},
+	timeline.KindConfigChange:   {"setting", "from", "to", "revert", "program"},
 	timeline.KindAppLifecycle:   {"phase"},
 	timeline.KindKernel:         {"reason"},
 }
+
+var burstAttrs = []string{"errno", "reason", "flags", "status", "upstream", "context"}
 
 // attrValues lists the closed value sets checked at load time.
 var attrValues = map[string][]string{
