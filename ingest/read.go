@@ -66,7 +66,7 @@ type onceSource struct {
 var errReadTwice = errors.New("can only be read once")
 
 // source opens f for reading from its start: raw (still compressed) bytes.
-// replay is true for a Sample of a once source: what is read is recorded.
+// For a Sample of a once source (sample true) what is read is recorded.
 func (s *Stream) source(f File, sample bool) (io.Reader, func(), error) {
 	if f.once {
 		o := s.once
