@@ -228,3 +228,23 @@ func FuzzClassify(f *testing.F) {
 		_ = Changes([]byte(s), true)
 	})
 }
+
+func TestCTime(t *testing.T) {
+	var c Clock
+	loc := time.FixedZone("KST", 9*3600)
+	for in, want := range map[string]string{
+		"Fri May  1 18:12:00 2026] x":      "2026-05-01T18:12:00+09:00",
+		"Fri May  1 18:12:00 KST 2026":     "2026-05-01T18:12:00+09:00",
+		"Fri May  1 18:12:00 UTC 2026":     "2026-05-01T18:12:00Z",
+		"Fri, 01 May 2026 18:12:00 +0900":  "2026-05-01T18:12:00+09:00",
+		"Fri, 01 May 2026 09:12:00 -0000 ": "2026-05-01T09:12:00Z",
+	} {
+		got, _, ok := c.CTime([]byte(in), loc)
+		if !ok || got.Format(time.RFC3339) != want {
+			t.Errorf("CTime(%q) = %v %v, want %s", in, got, ok, want)
+		}
+	}
+	if _, _, ok := c.CTime([]byte("Fri May  1 18:12"), loc); ok {
+		t.Errorf("short CTime ok")
+	}
+}

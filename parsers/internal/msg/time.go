@@ -228,3 +228,91 @@ func HMS(b []byte) (h, m, s int, ok bool) {
 	}
 	return h, m, s, true
 }
+
+// CTime parses the C asctime / `date` layouts at the start of b:
+// "Fri May  1 18:12:00 2026", "Fri May  1 18:12:00 KST 2026" (a zone
+// abbreviation: UTC, GMT and Z are honoured, any other means loc) and
+// `date -R` "Fri, 01 May 2026 18:12:00 +0900". It returns the time, the
+// bytes used and whether b starts with such a time.
+func (c *Clock) CTime(b []byte, loc *time.Location) (t time.Time, n int, ok bool) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	if len(b) < 20 || !isLetter(b[0]) || !isLetter(b[1]) || !isLetter(b[2]) {
+		return time.Time{}, 0, false
+	}
+	i := 3
+	if b[i] == ',' { // date -R
+		i++
+		f, ok := fields(b[i:], 5)
+		if !ok {
+			return time.Time{}, 0, false
+		}
+		day, ok1 := Digits(f[0].v)
+		mon, ok2 := Month(f[1].v)
+		year, ok3 := Digits(f[2].v)
+		h, m, s, ok4 := HMS(f[3].v)
+		off, zn, ok5 := zoneOffset(f[4].v)
+		if !(ok1 && ok2 && ok3 && ok4 && ok5) || zn != len(f[4].v) || day < 1 || day > 31 {
+			return time.Time{}, 0, false
+		}
+		return time.Date(year, mon, day, h, m, s, 0, c.Fixed(off)), i + f[4].end, true
+	}
+	f, ok := fields(b[i:], 5)
+	if !ok {
+		f, ok = fields(b[i:], 4)
+		if !ok {
+			return time.Time{}, 0, false
+		}
+	}
+	mon, ok1 := Month(f[0].v)
+	day, ok2 := Digits(f[1].v)
+	h, m, s, ok3 := HMS(f[2].v)
+	if !ok1 || !ok2 || !ok3 || day < 1 || day > 31 || len(f[2].v) != 8 {
+		return time.Time{}, 0, false
+	}
+	l := loc
+	yi := 3
+	if len(f) > 4 && f[4].v != nil {
+		if y, ok := Digits(f[3].v); ok && len(f[3].v) == 4 {
+			return time.Date(y, mon, day, h, m, s, 0, loc), i + f[3].end, true
+		}
+		switch string(f[3].v) {
+		case "UTC", "GMT", "Z":
+			l = time.UTC
+		}
+		yi = 4
+	}
+	year, ok4 := Digits(f[yi].v)
+	if !ok4 || len(f[yi].v) != 4 {
+		return time.Time{}, 0, false
+	}
+	return time.Date(year, mon, day, h, m, s, 0, l), i + f[yi].end, true
+}
+
+type field struct {
+	v   []byte
+	end int
+}
+
+// fields splits up to k space-separated fields off the start of b.
+func fields(b []byte, k int) ([]field, bool) {
+	out := make([]field, 0, 5)
+	i := 0
+	for len(out) < k {
+		for i < len(b) && b[i] == ' ' {
+			i++
+		}
+		if i >= len(b) {
+			return nil, false
+		}
+		s := i
+		for i < len(b) && b[i] != ' ' && b[i] != ']' {
+			i++
+		}
+		out = append(out, field{b[s:i], i})
+	}
+	return out, true
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
