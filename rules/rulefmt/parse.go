@@ -332,7 +332,7 @@ func (p *parser) rule(n *yaml.Node) *Rule {
 		return nil
 	}
 	f := p.mapping(n, "rule", ruleKeys, "rule", "severity", "anchor", "title", "summary", "prevention")
-	r := &Rule{Pos: pos(n), File: p.file, Confidence: 0.6, Merge: Merge{Within: 2 * time.Minute}}
+	r := &Rule{Pos: pos(n), File: p.file, Confidence: 0.6, Merge: Merge{Within: 2 * time.Minute, RepeatWithin: time.Hour}}
 	if s, ok := p.str(f["rule"], "rule"); ok {
 		if !idRE.MatchString(s) {
 			p.errf(pos(f["rule"]), "rule: bad id %q (want lower-case letters, digits, '-', '_', '.')", s)
@@ -356,7 +356,16 @@ func (p *parser) rule(n *yaml.Node) *Rule {
 		}
 	}
 	if v := f["merge"]; v != nil {
-		m := p.mapping(v, "merge", []string{"within", "across_backends"})
+		m := p.mapping(v, "merge", []string{"within", "across_backends", "repeat_within"})
+		if w := m["repeat_within"]; w != nil {
+			if d, ok := p.dur(w, "merge.repeat_within"); ok {
+				if d < 0 {
+					p.errf(pos(w), "merge.repeat_within: must not be negative")
+				} else {
+					r.Merge.RepeatWithin = d
+				}
+			}
+		}
 		if w := m["within"]; w != nil {
 			if d, ok := p.dur(w, "merge.within"); ok {
 				if d < 0 {

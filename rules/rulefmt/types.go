@@ -115,9 +115,14 @@ type Escalate struct {
 // Merge says how candidates of one rule are folded into findings: candidates
 // on the same backend (or on any backend with AcrossBackends) whose spans
 // overlap or lie within Within of each other become one finding.
+//
+// Findings of the same rule (and backend, unless AcrossBackends) that stay
+// separate but start within RepeatWithin of an earlier one are repeats: the
+// first gets fact "repeats", the later ones "repeat_of".
 type Merge struct {
 	Within         time.Duration
 	AcrossBackends bool
+	RepeatWithin   time.Duration
 }
 
 // Anchor is what starts a candidate: an event match (Events, any of them) or
