@@ -229,6 +229,7 @@ var (
 	reParseLoc = regexp.MustCompile(`^template: (.*?):(\d+): (.*)$`)
 	reExecLoc  = regexp.MustCompile(`^template: (.*?):(\d+):(\d+): (executing .*)$`)
 	reExecName = regexp.MustCompile(`^template: (.*?): (.*)$`)
+	reBadChar  = regexp.MustCompile(`^U\+[0-9A-F]+ '(.+)'`)
 )
 
 // parseError turns a text/template parse error into an *Error, working
@@ -278,12 +279,30 @@ func column(text string, line int, msg, token string) int {
 		return 1
 	}
 	l := lines[line-1]
-	if strings.HasPrefix(msg, "unclosed action") || strings.HasPrefix(msg, "unclosed left paren") ||
-		strings.HasPrefix(msg, "unterminated") {
-		if i := strings.LastIndex(l, "{{"); i >= 0 {
+	last := func(sub string) int {
+		if i := strings.LastIndex(l, sub); i >= 0 {
 			return i + 1
 		}
 		return 1
+	}
+	switch {
+	case msg == "unexpected EOF":
+		return len(l) + 1
+	case strings.HasPrefix(msg, "unclosed action"):
+		return last("{{")
+	case msg == "unclosed left paren":
+		return last("(")
+	case msg == "unterminated quoted string":
+		return last(`"`)
+	case msg == "unterminated raw quoted string":
+		return last("`")
+	case msg == "unterminated character constant":
+		return last("'")
+	case msg == "unexpected right paren":
+		token = ")"
+	}
+	if m := reBadChar.FindStringSubmatch(token); m != nil {
+		token = m[1]
 	}
 	token = strings.Trim(token, `"`)
 	if token == "" {
