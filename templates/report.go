@@ -139,6 +139,10 @@ type builder struct {
 	redact bool
 }
 
+// Redact scrubs secrets from s (see mdesc.Redact): the function that
+// Input.Redact applies to every log-derived text of a report.
+func Redact(s string) string { return mdesc.Redact(s) }
+
 func (b *builder) text(s string) Text {
 	if b.redact {
 		s = mdesc.Redact(s)
@@ -501,6 +505,8 @@ func sortedKeys(m map[string]bool) []string {
 
 type candidate struct {
 	row   Row
+	ev    *timeline.Event // nil for a quoted evidence line (row is set)
+	rules []string
 	at    time.Time
 	order int
 	prio  int
@@ -545,25 +551,32 @@ func (b *builder) rows(events []timeline.Event, fs []rules.Finding, max int) ([]
 	for i := range events {
 		e := &events[i]
 		var rulesHere []string
-		seen := map[string]bool{}
-		mark := func(p timeline.Pos) {
-			for _, r := range anchors[p] {
-				if !seen[r] {
-					seen[r] = true
-					rulesHere = append(rulesHere, r)
+		if len(anchors) > 0 {
+			var seen map[string]bool
+			mark := func(p timeline.Pos) {
+				rs := anchors[p]
+				if len(rs) == 0 {
+					return
+				}
+				matched[p] = true
+				if seen == nil {
+					seen = map[string]bool{}
+				}
+				for _, r := range rs {
+					if !seen[r] {
+						seen[r] = true
+						rulesHere = append(rulesHere, r)
+					}
 				}
 			}
-			if len(anchors[p]) > 0 {
-				matched[p] = true
+			mark(e.Pos)
+			for _, ev := range e.Evidence {
+				if ev.Pos != e.Pos {
+					mark(ev.Pos)
+				}
 			}
+			sort.Strings(rulesHere)
 		}
-		mark(e.Pos)
-		for _, ev := range e.Evidence {
-			if ev.Pos != e.Pos {
-				mark(ev.Pos)
-			}
-		}
-		sort.Strings(rulesHere)
 		col := columnOf(e.Kind)
 		prio := 3
 		switch {
@@ -574,20 +587,8 @@ func (b *builder) rows(events []timeline.Event, fs []rules.Finding, max int) ([]
 		case !isBurstKind(e.Kind) || e.Count > 1:
 			prio = 2
 		}
-		row := Row{
-			Time: b.time(e.Time), Kind: string(e.Kind), Column: col,
-			Backend: b.text(e.Backend), Summary: b.text(e.Summary(b.loc)),
-			Source: b.text(e.Pos.File), Line: e.Pos.Line, Text: b.text(e.Text),
-			Findings: rulesHere,
-		}
-		if isBurstKind(e.Kind) || e.Count > 1 {
-			row.Count = e.Count
-			row.Peak = e.Peak
-			if !e.End.IsZero() && !e.End.Equal(e.Time) {
-				row.End = b.time(e.End)
-			}
-		}
-		cands = append(cands, candidate{row: row, at: e.Time, order: i, prio: prio, count: e.Count})
+		// The row itself is built only for the events that are kept.
+		cands = append(cands, candidate{ev: e, rules: rulesHere, at: e.Time, order: i, prio: prio, count: e.Count})
 	}
 	for i, q := range quotes {
 		if matched[q.ev.Pos] {
@@ -628,6 +629,9 @@ func (b *builder) rows(events []timeline.Event, fs []rules.Finding, max int) ([]
 		dropped := map[string]int{}
 		for _, c := range cands[max:] {
 			k := c.row.Kind
+			if c.ev != nil {
+				k = string(c.ev.Kind)
+			}
 			if isBurstKind(timeline.Kind(k)) && c.count <= 1 {
 				k += " (single line)"
 			}
@@ -650,9 +654,30 @@ func (b *builder) rows(events []timeline.Event, fs []rules.Finding, max int) ([]
 	})
 	out := make([]Row, 0, len(cands))
 	for _, c := range cands {
+		if c.ev != nil {
+			c.row = b.eventRow(c.ev, c.rules)
+		}
 		out = append(out, c.row)
 	}
 	return out, total, note
+}
+
+// eventRow turns a kept event into a timeline row.
+func (b *builder) eventRow(e *timeline.Event, rulesHere []string) Row {
+	row := Row{
+		Time: b.time(e.Time), Kind: string(e.Kind), Column: columnOf(e.Kind),
+		Backend: b.text(e.Backend), Summary: b.text(e.Summary(b.loc)),
+		Source: b.text(e.Pos.File), Line: e.Pos.Line, Text: b.text(e.Text),
+		Findings: rulesHere,
+	}
+	if isBurstKind(e.Kind) || e.Count > 1 {
+		row.Count = e.Count
+		row.Peak = e.Peak
+		if !e.End.IsZero() && !e.End.Equal(e.Time) {
+			row.End = b.time(e.End)
+		}
+	}
+	return row
 }
 
 func sortedCountKeys(m map[string]int) []string {
@@ -699,9 +724,8 @@ func (b *builder) detection(r *Report, events []timeline.Event) Detection {
 		for i := range events {
 			e := &events[i]
 			if isSignal(string(e.Kind)) && w.Contains(e.Time) {
-				d.First = &Row{Time: b.time(e.Time), Kind: string(e.Kind), Column: ColumnIndicator,
-					Backend: b.text(e.Backend), Summary: b.text(e.Summary(b.loc)),
-					Source: b.text(e.Pos.File), Line: e.Pos.Line, Text: b.text(e.Text)}
+				row := b.eventRow(e, nil)
+				d.First = &row
 				break
 			}
 		}
