@@ -454,7 +454,9 @@ func (p *parser) serverState(b []byte, t time.Time, line []byte, pos timeline.Po
 		attrs["state"] = timeline.StateUp
 	case has("maintenance") || has("MAINT"):
 		attrs["state"], attrs["reason"] = timeline.StateRemoved, "maintenance"
-	case has("DRAIN"):
+	case has("DRAIN") || has("enters drain state"):
+		// "is DRAIN" (older wording), "enters drain state" (HAProxy 2.x
+		// server.c), "state changed to DRAIN by admin".
 		attrs["state"] = timeline.StateDraining
 	case has("is DOWN") || has("going DOWN"):
 		attrs["state"] = timeline.StateDown

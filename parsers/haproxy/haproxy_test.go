@@ -88,6 +88,8 @@ func TestLines(t *testing.T) {
 			[]want{{timeline.KindBackendState, "vm-b", map[string]string{"state": "down", "reason": "Layer4 timeout", "pool": "be_app", "sessions": "3"}}}},
 		{"drain", env + `Server be_ws/vm-a is DRAIN. 2 active and 0 backup servers left. 348 sessions active, 0 requeued, 0 remaining in queue.`, true,
 			[]want{{timeline.KindBackendState, "vm-a", map[string]string{"state": "draining", "pool": "be_ws", "sessions": "348"}}}},
+		{"enters drain", env + `Server be_ws/vm-a enters drain state. 2 active and 0 backup servers left. 1790 sessions active, 0 requeued, 0 remaining in queue.`, true,
+			[]want{{timeline.KindBackendState, "vm-a", map[string]string{"state": "draining", "pool": "be_ws", "sessions": "1790"}}}},
 		{"to drain", env + `Server be_ws/vm-a changed its weight... state changed to DRAIN by admin.`, true,
 			[]want{{timeline.KindBackendState, "vm-a", map[string]string{"state": "draining", "pool": "be_ws"}}}},
 		{"leaving drain", env + `Server be_ws/vm-a is UP/READY (leaving forced drain).`, true,
