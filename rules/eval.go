@@ -654,9 +654,13 @@ func burstKind(m timeline.Metric) (timeline.Kind, bool) {
 func (x *ectx) burstEvidence(cond *rulefmt.Condition, j rulefmt.Join, w timeline.Window, peak timeline.Point) []Evidence {
 	var out []Evidence
 	if k, ok := burstKind(cond.Metric); ok {
-		// Bursts may start before the window and run into it.
+		// Bursts may start before the window and run into it; cite the
+		// biggest first.
 		lo := timeline.Window{Start: w.Start.Add(-time.Hour), End: w.End}
-		for _, e := range x.tl.EventsIn(lo) {
+		var bursts []*timeline.Event
+		evs := x.tl.EventsIn(lo)
+		for i := range evs {
+			e := &evs[i]
 			if e.Kind != k || !x.backendOK(j, e.Backend) {
 				continue
 			}
@@ -667,7 +671,11 @@ func (x *ectx) burstEvidence(cond *rulefmt.Condition, j rulefmt.Join, w timeline
 			if end.Before(w.Start) {
 				continue
 			}
-			out = append(out, eventEvidence(cond.Role, &e)...)
+			bursts = append(bursts, e)
+		}
+		sort.SliceStable(bursts, func(a, b int) bool { return bursts[a].Count > bursts[b].Count })
+		for _, e := range bursts {
+			out = append(out, eventEvidence(cond.Role, e)...)
 			if len(out) >= maxCite {
 				break
 			}
@@ -685,7 +693,7 @@ func (x *ectx) burstEvidence(cond *rulefmt.Condition, j rulefmt.Join, w timeline
 func (x *ectx) rise(cond *rulefmt.Condition, j rulefmt.Join, ref time.Time, w timeline.Window, res *cres) {
 	ss := x.seriesFor(cond.Metric, j)
 	bw := cond.Baseline.Window(ref)
-	var after, before float64
+	var after, before, total float64
 	var peak timeline.Point
 	var backends []string
 	if cond.Metric.IsCounter() {
@@ -699,6 +707,7 @@ func (x *ectx) rise(cond *rulefmt.Condition, j rulefmt.Join, ref time.Time, w ti
 			}
 		}
 		after = sum / (w.Duration().Seconds() + 1)
+		total = sum
 		bpts, _ := counterPoints(ss, bw)
 		sum = 0
 		for _, p := range bpts {
@@ -727,6 +736,7 @@ func (x *ectx) rise(cond *rulefmt.Condition, j rulefmt.Join, ref time.Time, w ti
 			}
 		}
 		after = sum / float64(len(in))
+		total = sum
 		before = correlate.Median(base)
 	}
 	if !(after >= cond.Factor*before && after >= cond.Min && after > before) {
@@ -744,6 +754,8 @@ func (x *ectx) rise(cond *rulefmt.Condition, j rulefmt.Join, ref time.Time, w ti
 		res.facts[n+"factor"] = "∞"
 	}
 	res.facts[n+"backend"] = strings.Join(backends, ", ")
+	res.facts[n+"peak"] = fmtValue(cond.Metric, peak.Value)
+	res.facts[n+"sum"] = fmtNum(total)
 	if cond.Metric.IsCounter() {
 		res.evidence = x.burstEvidence(cond, j, w, peak)
 	} else if !peak.Pos.IsZero() {

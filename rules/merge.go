@@ -151,9 +151,9 @@ func render(r *rulefmt.Rule, g *group, repeats []string, first *group, opts Eval
 		if strings.HasPrefix(e.Text, absentMarker) {
 			e.Text = absentText(e.Text, conds, facts)
 		}
-		k := e.Role + "\x00" + e.Pos.String()
+		k := e.Pos.String()
 		if e.Pos.IsZero() {
-			k += "\x00" + e.Text
+			k = e.Role + "\x00" + e.Text
 		}
 		if seen[k] {
 			continue
@@ -246,8 +246,11 @@ func fmtNum(x float64) string {
 		return strconv.FormatInt(int64(r), 10)
 	}
 	prec := 2
-	if math.Abs(x) >= 10 {
+	if a := math.Abs(x); a >= 10 {
 		prec = 1
+	} else if a < 0.1 {
+		// Two significant digits for small rates (0.0028/s).
+		prec = min(1-int(math.Floor(math.Log10(a))), 8)
 	}
 	s := strconv.FormatFloat(x, 'f', prec, 64)
 	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")

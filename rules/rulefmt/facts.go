@@ -37,7 +37,7 @@ var FactSuffixes = map[CondType][]string{
 	CondEvent:   {"time", "end", "ago", "count", "peak", "backend"},
 	CondAbsent:  {"since", "for"},
 	CondCounter: {"sum", "peak", "rate", "backend"},
-	CondRise:    {"before", "after", "factor", "backend"},
+	CondRise:    {"before", "after", "factor", "peak", "sum", "backend"},
 	CondGauge:   {"max", "min", "last", "first", "mean", "span", "backend"},
 	CondAnyOf:   {"met"},
 	CondAllOf:   {"met"},
