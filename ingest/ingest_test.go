@@ -508,6 +508,10 @@ func TestLooksBinary(t *testing.T) {
 		{"nul", [][]byte{[]byte("abc\x00def")}, true},
 		{"random", [][]byte{{0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0xff, 0xfe, 0x81, 0x92, 0xc3}}, true},
 		{"empty", nil, false},
+		{"one torn line among text", [][]byte{
+			[]byte("2026/05/01 14:02:02 [error] 1#1: recv() failed (104: Connection reset by peer)"),
+			[]byte("abc\x00def"), []byte("line three"), []byte("line four"), []byte("line five"),
+		}, false},
 	}
 	for _, tc := range tests {
 		if got := LooksBinary(tc.sample); got != tc.want {

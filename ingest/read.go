@@ -258,10 +258,12 @@ func (s *Stream) Sample(n int) ([][]byte, error) {
 // than text: any NUL byte, or more than a quarter of the bytes being
 // invalid UTF-8 or control characters other than tab, CR, FF, VT and ESC.
 func LooksBinary(sample [][]byte) bool {
-	var total, bad int
+	var total, bad, nulLines int
 	for _, l := range sample {
 		if bytes.IndexByte(l, 0) >= 0 {
-			return true
+			// One line with a NUL (a torn write) does not make a log
+			// binary; many do.
+			nulLines++
 		}
 		for i := 0; i < len(l); {
 			c := l[i]
@@ -281,7 +283,7 @@ func LooksBinary(sample [][]byte) bool {
 			total += size
 		}
 	}
-	return total > 0 && bad*4 > total
+	return nulLines*4 > len(sample) || (total > 0 && bad*4 > total)
 }
 
 // ReadLinesAt reads the file at osPath once from the start and returns the

@@ -39,7 +39,9 @@ func (format) Detect(line []byte) int {
 		return 90
 	}
 	if continuation(line) {
-		return 40
+		// Stack-trace lines belong to a Spring log, but indented lines
+		// are common in many files (pretty JSON, YAML): weak support only.
+		return 15
 	}
 	return 0
 }

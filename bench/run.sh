@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# bench/run.sh: measure `postmortem analyze` on generated corpora beside
+# `wc -l` and lnav, in one run on this machine, and print the ratios and the
+# peak RSS. Speed is shown here, never asserted in tests.
+#
+#   bash bench/run.sh                 # 100 MiB and 1 GiB corpora
+#   SIZES="104857600" bash bench/run.sh
+#   RUNS=5 bash bench/run.sh          # median of 5 runs (default 3)
+#
+# Needs: go, GNU time (/usr/bin/time), and lnav (installed with apt-get when
+# missing and possible; skipped with a note otherwise). Corpora are written
+# under $BENCH_DIR (default: a temporary directory) and never committed.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+shared=${SHARED:-$root/../shared}
+sizes=${SIZES:-"104857600 1073741824"}
+runs=${RUNS:-3}
+work=${BENCH_DIR:-$(mktemp -d)}
+mkdir -p "$work"
+
+if [ ! -x /usr/bin/time ]; then
+  echo "bench: GNU time is needed (apt-get install time)" >&2; exit 1
+fi
+if ! command -v lnav >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get install -y -qq lnav >/dev/null 2>&1 || true
+  fi
+fi
+
+echo "building postmortem..."
+(cd "$root" && go build -o "$work/postmortem" ./cmd/postmortem)
+(cd "$shared/bench" && go build -o "$work/gencorpus" ./gencorpus)
+
+# measure CMD...: prints "wall_seconds max_rss_kib" of the median run.
+measure() {
+  local out=() i
+  for ((i = 0; i < runs; i++)); do
+    /usr/bin/time -f '%e %M' -o "$work/time.txt" "$@" >/dev/null 2>"$work/stderr.txt" || {
+      echo "bench: command failed: $*" >&2; cat "$work/stderr.txt" >&2; return 1; }
+    out+=("$(cat "$work/time.txt")")
+  done
+  printf '%s\n' "${out[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
+}
+
+printf '\n%-10s %-22s %9s %8s %10s\n' corpus tool wall_s x_wc rss_MiB
+for size in $sizes; do
+  dir="$work/corpus-$size"
+  if [ ! -d "$dir" ]; then
+    "$work/gencorpus" -out "$dir" -size "$size" -seed 1 -rotate=false -truth "$work/truth-$size.json" >/dev/null
+  fi
+  mapfile -t files < <(find "$dir" -type f | sort)
+  plain=()
+  for f in "${files[@]}"; do case "$f" in *.gz) ;; *) plain+=("$f") ;; esac; done
+  cat "${files[@]}" >/dev/null # warm the page cache
+  label="$((size / 1048576))MiB"
+  read -r wc_s wc_rss < <(measure wc -l "${plain[@]}")
+  printf '%-10s %-22s %9.2f %8.1f %10.1f\n' "$label" "wc -l" "$wc_s" 1 "$(echo "$wc_rss/1024" | bc -l)"
+  read -r pm_s pm_rss < <(measure "$work/postmortem" analyze --format json -o "$work/out-$size.json" "$dir")
+  printf '%-10s %-22s %9.2f %8.1f %10.1f\n' "$label" "postmortem analyze" "$pm_s" "$(echo "$pm_s/$wc_s" | bc -l)" "$(echo "$pm_rss/1024" | bc -l)"
+  if command -v lnav >/dev/null 2>&1; then
+    read -r ln_s ln_rss < <(measure lnav -n -c ';SELECT count(*) FROM all_logs' "${plain[@]}")
+    printf '%-10s %-22s %9.2f %8.1f %10.1f\n' "$label" "lnav (headless count)" "$ln_s" "$(echo "$ln_s/$wc_s" | bc -l)" "$(echo "$ln_rss/1024" | bc -l)"
+  else
+    printf '%-10s %-22s %9s\n' "$label" "lnav" "not installed"
+  fi
+  echo "$label findings: $(grep -o '"case": *"[a-z-]*"' "$work/out-$size.json" | sort | uniq -c | tr -s ' ' | tr '\n' ';')"
+done
+echo
+echo "corpora and outputs in $work"

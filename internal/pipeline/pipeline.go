@@ -1,0 +1,428 @@
+// Package pipeline wires the stages of postmortem together: ingest discovers
+// and reads the inputs, parsers turn lines into events and samples, the
+// timeline condenses and merges them, and rules classify the result.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/postmortem-tool/postmortem/ingest"
+	"github.com/postmortem-tool/postmortem/parsers"
+	"github.com/postmortem-tool/postmortem/rules"
+	"github.com/postmortem-tool/postmortem/timeline"
+)
+
+// Config is what one run reads and how.
+type Config struct {
+	// Inputs are files, directories, globs, or "-" for Stdin.
+	Inputs []string
+	Stdin  io.Reader
+	// Registry holds the formats to detect; Formats forces a format for
+	// streams whose path matches the key (a path, a glob, or a suffix).
+	Registry *parsers.Registry
+	Formats  map[string]string
+	// Zone reads zone-less timestamps; nil means infer it from sources
+	// with explicit offsets, falling back to UTC.
+	Zone *time.Location
+	// Offsets shift the times of streams whose path matches the key.
+	Offsets map[string]time.Duration
+	// Backends overrides the backend label of matching streams.
+	Backends     map[string]string
+	MaxLineBytes int
+	// Workers bounds parallel parsing; 0 means GOMAXPROCS.
+	Workers int
+	// Pack classifies the timeline; nil skips classification.
+	Pack *rules.Pack
+	// Window, when set, keeps only what falls inside it.
+	Window timeline.Window
+	// Progress, if set, is told the bytes read so far (from any goroutine).
+	Progress func(bytes int64)
+}
+
+// Result is what a run produced.
+type Result struct {
+	Sources  []timeline.Source
+	Timeline *timeline.Timeline
+	Loc      *time.Location
+	// ZoneNote says how the zone of zone-less timestamps was chosen.
+	ZoneNote string
+	Warnings []string
+	Rules    rules.Result
+}
+
+// ErrUsage marks errors caused by the invocation (bad paths, bad flags);
+// the CLI maps them to its usage exit status.
+var ErrUsage = errors.New("usage")
+
+type job struct {
+	idx    int
+	stream *ingest.Stream
+	format parsers.Format
+	src    *timeline.Source
+	offset time.Duration
+	mtime  time.Time
+	files  []timeline.Source // per physical file, after parsing
+}
+
+// Run reads every input and returns the merged, classified timeline.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if cfg.Registry == nil {
+		return nil, fmt.Errorf("pipeline: no format registry")
+	}
+	streams, errs := ingest.Discover(cfg.Inputs, ingest.Options{
+		MaxLineBytes: cfg.MaxLineBytes,
+		Backends:     cfg.Backends,
+		Stdin:        cfg.Stdin,
+	})
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%w: %w", ErrUsage, errors.Join(errs...))
+	}
+	res := &Result{}
+	jobs := make([]*job, 0, len(streams))
+	zoneVotes := map[int]int{}
+	yearVotes := map[int]int{}
+	for i, st := range streams {
+		src := &timeline.Source{Path: st.Name, Backend: st.Backend}
+		j := &job{idx: i, stream: st, src: src}
+		if len(st.Files) > 0 {
+			j.mtime = st.Files[len(st.Files)-1].ModTime
+		}
+		j.offset = matchDuration(cfg.Offsets, st)
+		sample, err := st.Sample(40)
+		if err != nil {
+			src.Warnings = append(src.Warnings, fmt.Sprintf("cannot read: %v", err))
+		}
+		switch {
+		case len(sample) == 0 && err == nil:
+			src.Warnings = append(src.Warnings, "empty: nothing to analyse")
+		case ingest.LooksBinary(sample):
+			src.Format = "binary"
+			src.Warnings = append(src.Warnings, "binary data, not a text log: skipped")
+		default:
+			if name, ok := matchString(cfg.Formats, st); ok {
+				f, ok := cfg.Registry.Lookup(name)
+				if !ok {
+					return nil, fmt.Errorf("%w: --format %s=%s: unknown format %q; expected one of %s", ErrUsage, st.Name, name, name, strings.Join(cfg.Registry.Names(), ", "))
+				}
+				j.format = f
+				for _, l := range sample {
+					if h, ok := f.Hints(l); ok {
+						vote(zoneVotes, yearVotes, h)
+						break
+					}
+				}
+			} else if d, ok := cfg.Registry.Detect(sample); ok {
+				j.format = d.Format
+				vote(zoneVotes, yearVotes, d.Hints)
+			} else {
+				src.Format = "unknown"
+				src.Warnings = append(src.Warnings, "format not recognised from its first lines: skipped (name it with --format PATH=NAME; `postmortem formats` lists them)")
+			}
+		}
+		if j.format != nil {
+			src.Format = j.format.Name()
+		}
+		jobs = append(jobs, j)
+	}
+
+	loc := cfg.Zone
+	switch {
+	case loc != nil:
+		res.ZoneNote = fmt.Sprintf("zone-less timestamps read as %s (--tz)", loc)
+	default:
+		if secs, n, ok := inferZone(zoneVotes); ok {
+			loc = time.FixedZone(FormatOffset(secs), secs)
+			res.ZoneNote = fmt.Sprintf("zone-less timestamps read as %s, the offset of %d source(s) with explicit offsets (override with --tz)", FormatOffset(secs), n)
+		} else {
+			loc = time.UTC
+			res.ZoneNote = "zone-less timestamps read as UTC: no source states an offset (override with --tz)"
+		}
+	}
+	res.Loc = loc
+	year, _, _ := inferZone(yearVotes)
+
+	parts := make([]*timeline.Timeline, len(jobs))
+	workers := cfg.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	work := make(chan *job)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range work {
+				parts[j.idx] = parse(ctx, j, loc, year, cfg)
+			}
+		}()
+	}
+	for _, j := range jobs {
+		if j.format == nil {
+			continue
+		}
+		work <- j
+	}
+	close(work)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, j := range jobs {
+		if j.format != nil {
+			res.Sources = append(res.Sources, j.files...)
+			continue
+		}
+		// Skipped streams: one source per file, carrying the reason.
+		for _, f := range j.stream.Files {
+			src := *j.src
+			src.Path = f.Path
+			src.Warnings = append([]string(nil), j.src.Warnings...)
+			res.Sources = append(res.Sources, src)
+		}
+		if len(j.stream.Files) == 0 {
+			res.Sources = append(res.Sources, *j.src)
+		}
+	}
+	tl := timeline.Merge(parts...)
+	if !cfg.Window.Start.IsZero() || !cfg.Window.End.IsZero() {
+		tl = clip(tl, cfg.Window)
+	}
+	res.Timeline = tl
+	if cfg.Pack != nil {
+		res.Rules = cfg.Pack.Eval(tl, rules.EvalOptions{Loc: loc})
+		resolveEvidence(streams, &res.Rules, &res.Warnings)
+	}
+	return res, nil
+}
+
+func vote(zones, years map[int]int, h parsers.Hints) {
+	if h.ZoneOK {
+		zones[h.Zone]++
+	}
+	if h.Year != 0 {
+		years[h.Year]++
+	}
+}
+
+// parse reads one stream through its parser into a builder and fills the
+// per-file sources of the job.
+func parse(ctx context.Context, j *job, loc *time.Location, year int, cfg Config) *timeline.Timeline {
+	if year == 0 {
+		year = time.Now().Year()
+		if !j.mtime.IsZero() {
+			year = j.mtime.In(loc).Year()
+		}
+	}
+	p := j.format.New(parsers.Config{Loc: loc, Year: year, Backend: j.stream.Backend, Path: j.stream.Name})
+	b := timeline.NewBuilder(timeline.Options{})
+	sink := &countingSink{next: b, offset: j.offset, per: map[string]*fileCount{}}
+	unrec := map[string]int64{}
+	stats, err := j.stream.Read(func(line []byte, pos timeline.Pos) {
+		if !p.Parse(line, pos, sink) {
+			unrec[pos.File]++
+		}
+	})
+	if cfg.Progress != nil {
+		cfg.Progress(stats.Bytes)
+	}
+	if err != nil {
+		j.src.Warnings = append(j.src.Warnings, err.Error())
+	}
+	if j.offset != 0 {
+		j.src.Warnings = append(j.src.Warnings, fmt.Sprintf("times shifted by %s (--offset)", j.offset))
+	}
+	for _, fs := range stats.PerFile {
+		src := timeline.Source{
+			Path: fs.Path, Format: j.src.Format, Backend: j.src.Backend,
+			Lines: fs.Lines, Skipped: fs.Skipped, Unrecognized: unrec[fs.Path],
+			Warnings: append([]string(nil), j.src.Warnings...),
+		}
+		if c := sink.per[fs.Path]; c != nil {
+			src.Events, src.Samples = c.events, c.samples
+		}
+		src.Warnings = append(src.Warnings, fs.Warnings...)
+		if fs.Skipped > 0 {
+			src.Warnings = append(src.Warnings, fmt.Sprintf("%d over-long line(s) skipped", fs.Skipped))
+		}
+		if n := unrec[fs.Path]; n > 0 {
+			src.Warnings = append(src.Warnings, fmt.Sprintf("%d line(s) not in %s format", n, j.format.Name()))
+		}
+		j.files = append(j.files, src)
+	}
+	_ = ctx
+	return b.Timeline()
+}
+
+// countingSink counts what passes per file and applies a clock offset.
+type countingSink struct {
+	next     timeline.Sink
+	offset   time.Duration
+	per      map[string]*fileCount
+	lastFile string
+	last     *fileCount
+}
+
+type fileCount struct{ events, samples int64 }
+
+func (s *countingSink) count(file string) *fileCount {
+	if s.last != nil && file == s.lastFile {
+		return s.last
+	}
+	c := s.per[file]
+	if c == nil {
+		c = &fileCount{}
+		s.per[file] = c
+	}
+	s.lastFile, s.last = file, c
+	return c
+}
+
+func (s *countingSink) Event(e timeline.Event) {
+	s.count(e.Pos.File).events++
+	if s.offset != 0 {
+		e.Time = e.Time.Add(s.offset)
+		if !e.End.IsZero() {
+			e.End = e.End.Add(s.offset)
+		}
+	}
+	s.next.Event(e)
+}
+
+func (s *countingSink) Sample(x timeline.Sample) {
+	s.count(x.Pos.File).samples++
+	if s.offset != 0 {
+		x.Time = x.Time.Add(s.offset)
+	}
+	s.next.Sample(x)
+}
+
+// matchKey reports whether a --flag PATH=VALUE key names stream st: the
+// exact display path, a glob over it, or a path suffix ("vm-a/error.log").
+func matchKey(key string, st *ingest.Stream) bool {
+	names := []string{st.Name}
+	for _, f := range st.Files {
+		names = append(names, f.Path)
+	}
+	key = filepath.ToSlash(key)
+	for _, n := range names {
+		if n == key || strings.HasSuffix(n, "/"+key) {
+			return true
+		}
+		if ok, _ := path.Match(key, n); ok {
+			return true
+		}
+		if ok, _ := path.Match(key, path.Base(n)); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func matchString(m map[string]string, st *ingest.Stream) (string, bool) {
+	for _, k := range sortedKeys(m) {
+		if matchKey(k, st) {
+			return m[k], true
+		}
+	}
+	return "", false
+}
+
+func matchDuration(m map[string]time.Duration, st *ingest.Stream) time.Duration {
+	for _, k := range sortedKeys(m) {
+		if matchKey(k, st) {
+			return m[k]
+		}
+	}
+	return 0
+}
+
+// clip keeps the events inside w. Series are kept whole: rules need the
+// baseline before a window.
+func clip(tl *timeline.Timeline, w timeline.Window) *timeline.Timeline {
+	if w.End.IsZero() {
+		w.End = time.Unix(1<<40, 0)
+	}
+	out := &timeline.Timeline{Series: tl.Series}
+	for _, e := range tl.Events {
+		if w.Contains(e.Time) {
+			out.Events = append(out.Events, e)
+		}
+	}
+	return out
+}
+
+// resolveEvidence fills the text of evidence that rules cited by position
+// only (gauge points, counter exemplars) by re-reading those lines, so every
+// evidence entry quotes the line at its file:line.
+func resolveEvidence(streams []*ingest.Stream, r *rules.Result, warnings *[]string) {
+	want := map[string][]int64{}
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		for _, ev := range allEvidence(f) {
+			if ev.Text == "" && ev.Pos.File != "" && ev.Pos.Line > 0 {
+				want[ev.Pos.File] = append(want[ev.Pos.File], ev.Pos.Line)
+			}
+		}
+	}
+	if len(want) == 0 {
+		return
+	}
+	osPath := map[string]string{}
+	for _, st := range streams {
+		for _, f := range st.Files {
+			osPath[f.Path] = f.OSPath
+		}
+	}
+	texts := map[string]map[int64]string{}
+	for _, file := range sortedKeys(want) {
+		op, ok := osPath[file]
+		if !ok {
+			continue
+		}
+		got, err := ingest.ReadLinesAt(op, want[file])
+		if err != nil {
+			*warnings = append(*warnings, fmt.Sprintf("%s: cannot re-read evidence lines: %v", file, err))
+			continue
+		}
+		texts[file] = got
+	}
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		for _, ev := range allEvidence(f) {
+			if ev.Text == "" {
+				ev.Text = texts[ev.Pos.File][ev.Pos.Line]
+			}
+		}
+	}
+}
+
+func allEvidence(f *rules.Finding) []*rules.Evidence {
+	var out []*rules.Evidence
+	for i := range f.Evidence {
+		out = append(out, &f.Evidence[i])
+	}
+	if f.Trigger != nil {
+		out = append(out, f.Trigger)
+	}
+	return out
+}
