@@ -331,6 +331,7 @@ func (x *ectx) anchorFacts(c *candidate) {
 		f["anchor_before"] = fmtValue(a.metric, s.Before)
 		f["anchor_after"] = fmtValue(a.metric, s.After)
 		f["anchor_factor"] = fmtNum(s.Factor)
+		f["anchor_peak"] = fmtValue(a.metric, s.Peak.Value)
 		c.anchorEv = append(c.anchorEv,
 			Evidence{Role: "anchor", Evidence: timeline.Evidence{Pos: s.Onset.Pos, Time: s.Onset.Time}},
 			Evidence{Role: "peak", Evidence: timeline.Evidence{Pos: s.Peak.Pos, Time: s.Peak.Time}})

@@ -19,11 +19,21 @@ type group struct {
 }
 
 // best returns the representative candidate: highest confidence, then the
-// most met conditions, then the earliest.
+// most met conditions, then (for shift anchors) the highest new level, then
+// the earliest.
 func (g *group) best() *candidate {
 	b := g.cands[0]
 	for _, c := range g.cands[1:] {
-		if c.confidence > b.confidence || (c.confidence == b.confidence && len(c.met) > len(b.met)) {
+		switch {
+		case c.confidence != b.confidence:
+			if c.confidence > b.confidence {
+				b = c
+			}
+		case len(c.met) != len(b.met):
+			if len(c.met) > len(b.met) {
+				b = c
+			}
+		case c.a.shift != nil && b.a.shift != nil && c.a.shift.After > b.a.shift.After:
 			b = c
 		}
 	}
@@ -137,14 +147,15 @@ func render(r *rulefmt.Rule, g *group, repeats []string, first *group, opts Eval
 		Trigger:    b.trigger,
 		Facts:      map[string]string{},
 	}
-	// Evidence: every candidate's anchor lines, then the representative's
-	// condition evidence; deduplicated by role and position (or text for
-	// statements without a position), in time order.
-	var ev []Evidence
+	// Evidence: the representative's condition evidence and every
+	// candidate's anchor lines, deduplicated by position (by role and text
+	// for statements without one), in time order.
+	// Condition evidence first so that a line cited by a condition keeps
+	// the condition's role rather than "anchor".
+	ev := append([]Evidence(nil), b.evidence...)
 	for _, c := range g.cands {
 		ev = append(ev, c.anchorEv...)
 	}
-	ev = append(ev, b.evidence...)
 	conds := conditionsByName(r)
 	seen := map[string]bool{}
 	for _, e := range ev {
@@ -257,7 +268,8 @@ func fmtNum(x float64) string {
 	return s
 }
 
-// fmtDur formats d as "2h11m", "3m20s", "45s", "0s".
+// fmtDur formats d as "2h11m" (seconds dropped from an hour up), "3m20s",
+// "45s", "0s".
 func fmtDur(d time.Duration) string {
 	if d < 0 {
 		return "-" + fmtDur(-d)
@@ -271,7 +283,7 @@ func fmtDur(d time.Duration) string {
 	if m > 0 {
 		sb.WriteString(strconv.Itoa(m) + "m")
 	}
-	if s > 0 || sb.Len() == 0 {
+	if (s > 0 && h == 0) || sb.Len() == 0 {
 		sb.WriteString(strconv.Itoa(s) + "s")
 	}
 	return sb.String()

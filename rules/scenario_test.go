@@ -221,7 +221,7 @@ func TestHardCut(t *testing.T) {
 				s.burst("nginx/vm-a/access.log", "14:02:03", 60, 4, timeline.KindHTTPError, "vm-a", `"GET /api HTTP/1.1" 502 157`, "status=502")
 			},
 			want: want{n: 1, backend: "vm-c", severity: SeverityCritical,
-				roles:   []string{"anchor", "missing drain", "refused", "errors 5xx"},
+				roles:   []string{"kill", "missing drain", "refused", "errors 5xx"},
 				facts:   []string{"refused_after", "errors_5xx_after"},
 				summary: []string{"upstream connect errors rose to", "5xx answers rose to"}},
 		},

@@ -22,8 +22,8 @@ import (
 //	repeat_of         on such a later finding, the start of the first one
 //
 // An event anchor adds anchor_<attr> for each attribute its kinds may carry;
-// a shift anchor adds anchor_metric, anchor_before, anchor_after and
-// anchor_factor.
+// a shift anchor adds anchor_metric, anchor_before, anchor_after,
+// anchor_factor and anchor_peak.
 var BuiltinFacts = []string{"rule", "case", "backend", "backends", "start", "end", "date", "anchor_time",
 	"anchor_kind", "anchor_count", "anchors", "repeats", "repeat_of"}
 
@@ -65,7 +65,7 @@ func (r *Rule) factNames() map[string]bool {
 		}
 	}
 	if r.Anchor.Shift != nil {
-		for _, s := range []string{"metric", "before", "after", "factor"} {
+		for _, s := range []string{"metric", "before", "after", "factor", "peak"} {
 			m["anchor_"+s] = true
 		}
 	}
