@@ -14,10 +14,10 @@ func newRulesCmd(d *Deps) *cobra.Command {
 		Short: "Work with rule packs",
 	}
 	cmd.AddCommand(&cobra.Command{
-		Use:   "check FILE...",
-		Short: "Validate rule files and report every error as file:line:col",
+		Use:     "check FILE...",
+		Short:   "Validate rule files and report every error as file:line:col",
 		Example: `  postmortem rules check our-rules/*.yaml`,
-		Args:  cobra.MinimumNArgs(1),
+		Args:    cobra.MinimumNArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			p, err := rules.LoadFiles(args...)
 			if err != nil {

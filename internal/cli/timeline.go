@@ -13,8 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/postmortem-tool/postmortem/internal/pipeline"
 	"github.com/postmortem-tool/postmortem/internal/mdesc"
+	"github.com/postmortem-tool/postmortem/internal/pipeline"
 	"github.com/postmortem-tool/postmortem/timeline"
 )
 
@@ -98,9 +98,9 @@ func runTimeline(ctx context.Context, d *Deps, o *TimelineOptions) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
-			Timezone string             `json:"timezone"`
-			Sources  []timeline.Source  `json:"sources"`
-			Timeline []timelineRow      `json:"timeline"`
+			Timezone string            `json:"timezone"`
+			Sources  []timeline.Source `json:"sources"`
+			Timeline []timelineRow     `json:"timeline"`
 		}{res.ZoneNote, sortedSources(res.Sources), rows})
 	case "csv":
 		cw := csv.NewWriter(w)
