@@ -3,6 +3,7 @@ package timeline
 import (
 	"math"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -174,122 +175,194 @@ func (s *Series) Resample(w Window, step time.Duration) []Point {
 	return out
 }
 
-// counter holds per-second sums in hour-long chunks allocated on demand, so a
-// day of access lines costs a few hundred KiB whatever the line count.
+// counter holds per-second sums as a sparse list of seconds with data, so
+// memory follows the seconds covered, not the lines counted, and holds no
+// pointers for the garbage collector to scan. Each second keeps the position
+// of the first line counted in it, with the file name interned.
 type counter struct {
-	chunks  map[int64]*chunk // key: unix second / chunkSecs
-	lastKey int64
-	last    *chunk
+	base   int64 // unix second that offsets are relative to
+	ents   []cent
+	sorted bool // ents is sorted by off with no duplicates
+	// the last interned file, to skip the table lock on the hot path
+	lastName string
+	lastIdx  uint32
 }
 
-const chunkSecs = 3600
-
-type chunk struct {
-	sums [chunkSecs]float64
-	pos  [chunkSecs]Pos // first line counted in each second
+// cent is one second of a counter: 16 bytes, no pointers.
+type cent struct {
+	off  int32   // seconds from base
+	file uint32  // interned file name index + 1; 0 for none
+	line uint32  // first line counted in this second (saturates)
+	sum  float32 // sum of the values counted
 }
 
 func (c *counter) add(t time.Time, v float64, pos Pos) {
-	if c.chunks == nil {
-		c.chunks = map[int64]*chunk{}
-	}
 	sec := t.Unix()
-	k := floorDiv(sec, chunkSecs)
-	ch := c.last
-	if ch == nil || k != c.lastKey {
-		ch = c.chunks[k]
-		if ch == nil {
-			ch = &chunk{}
-			c.chunks[k] = ch
+	if len(c.ents) == 0 {
+		c.base = sec
+		c.sorted = true
+	}
+	off := sec - c.base
+	if off > math.MaxInt32 || off < math.MinInt32 {
+		return // more than 68 years away from the first line: not a timeline
+	}
+	if n := len(c.ents); n > 0 {
+		last := &c.ents[n-1]
+		if int64(last.off) == off {
+			last.sum += float32(v)
+			return
 		}
-		c.last, c.lastKey = ch, k
+		if int64(last.off) > off {
+			c.sorted = false
+		}
 	}
-	i := sec - k*chunkSecs
-	if ch.sums[i] == 0 && ch.pos[i].IsZero() {
-		ch.pos[i] = pos
+	if pos.File != c.lastName || c.lastIdx == 0 {
+		c.lastName, c.lastIdx = pos.File, intern(pos.File)
 	}
-	ch.sums[i] += v
+	c.ents = append(c.ents, cent{off: int32(off), file: c.lastIdx, line: satLine(pos.Line), sum: float32(v)})
 }
 
-func (c *counter) merge(o *counter) {
-	if o == nil {
+func satLine(l int64) uint32 {
+	if l < 0 {
+		return 0
+	}
+	if l > math.MaxUint32 {
+		return math.MaxUint32
+	}
+	return uint32(l)
+}
+
+// normalize sorts entries and folds duplicates of the same second, keeping
+// the earliest-added position.
+func (c *counter) normalize() {
+	if c.sorted {
 		return
 	}
-	if c.chunks == nil {
-		c.chunks = map[int64]*chunk{}
-	}
-	for k, oc := range o.chunks {
-		ch := c.chunks[k]
-		if ch == nil {
-			cp := *oc
-			c.chunks[k] = &cp
+	sort.SliceStable(c.ents, func(i, j int) bool { return c.ents[i].off < c.ents[j].off })
+	out := c.ents[:0]
+	for _, e := range c.ents {
+		if n := len(out); n > 0 && out[n-1].off == e.off {
+			out[n-1].sum += e.sum
 			continue
 		}
-		for i := range oc.sums {
-			if oc.sums[i] == 0 && oc.pos[i].IsZero() {
-				continue
-			}
-			if ch.sums[i] == 0 && ch.pos[i].IsZero() {
-				ch.pos[i] = oc.pos[i]
-			}
-			ch.sums[i] += oc.sums[i]
-		}
+		out = append(out, e)
 	}
+	c.ents = out
+	c.sorted = true
 }
 
-func (c *counter) keys() []int64 {
-	ks := make([]int64, 0, len(c.chunks))
-	for k := range c.chunks {
-		ks = append(ks, k)
+// merge adds o's seconds to c.
+func (c *counter) merge(o *counter) {
+	if o == nil || len(o.ents) == 0 {
+		return
 	}
-	sort.Slice(ks, func(i, j int) bool { return ks[i] < ks[j] })
-	return ks
+	o.normalize()
+	if len(c.ents) == 0 {
+		c.base, c.ents, c.sorted = o.base, append([]cent(nil), o.ents...), true
+		return
+	}
+	c.normalize()
+	out := make([]cent, 0, len(c.ents)+len(o.ents))
+	i, j := 0, 0
+	shift := o.base - c.base
+	for i < len(c.ents) || j < len(o.ents) {
+		var oe cent
+		var oOff int64
+		if j < len(o.ents) {
+			oe = o.ents[j]
+			oOff = int64(oe.off) + shift
+		}
+		switch {
+		case j >= len(o.ents) || (i < len(c.ents) && int64(c.ents[i].off) < oOff):
+			out = append(out, c.ents[i])
+			i++
+		case i >= len(c.ents) || oOff < int64(c.ents[i].off):
+			if oOff >= math.MinInt32 && oOff <= math.MaxInt32 {
+				oe.off = int32(oOff)
+				out = append(out, oe)
+			}
+			j++
+		default:
+			e := c.ents[i]
+			e.sum += oe.sum
+			out = append(out, e)
+			i++
+			j++
+		}
+	}
+	c.ents = out
 }
 
 func (c *counter) span() Window {
+	c.normalize()
 	var w Window
-	for _, k := range c.keys() {
-		ch := c.chunks[k]
-		for i := range ch.sums {
-			if ch.sums[i] != 0 {
-				w.Extend(time.Unix(k*chunkSecs+int64(i), 0))
-			}
+	for _, e := range c.ents {
+		if e.sum != 0 {
+			w.Extend(time.Unix(c.base+int64(e.off), 0))
 		}
 	}
 	return w
 }
 
 func (c *counter) points(w Window) []Point {
-	if w.End.Before(w.Start) {
+	if w.End.Before(w.Start) || len(c.ents) == 0 {
 		return nil
 	}
-	var out []Point
-	from, to := w.Start.Unix(), w.End.Unix()
+	c.normalize()
+	from, to := w.Start.Unix()-c.base, w.End.Unix()-c.base
 	if w.Start.IsZero() {
 		from = math.MinInt64 / 2
 	}
+	lo := sort.Search(len(c.ents), func(i int) bool { return int64(c.ents[i].off) >= from })
 	loc := w.End.Location()
-	for _, k := range c.keys() {
-		base := k * chunkSecs
-		if base+chunkSecs <= from || base > to {
+	var out []Point
+	for _, e := range c.ents[lo:] {
+		if int64(e.off) > to {
+			break
+		}
+		if e.sum == 0 {
 			continue
 		}
-		ch := c.chunks[k]
-		for i := range ch.sums {
-			sec := base + int64(i)
-			if sec < from || sec > to || ch.sums[i] == 0 {
-				continue
-			}
-			out = append(out, Point{Time: time.Unix(sec, 0).In(loc), Value: ch.sums[i], Pos: ch.pos[i]})
-		}
+		out = append(out, Point{
+			Time:  time.Unix(c.base+int64(e.off), 0).In(loc),
+			Value: float64(e.sum),
+			Pos:   Pos{File: internedName(e.file), Line: int64(e.line)},
+		})
 	}
 	return out
 }
 
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if (a%b != 0) && ((a < 0) != (b < 0)) {
-		q--
+// The file-name table shared by all counters: names are few (one per
+// input file), and interning keeps counter entries free of pointers.
+var fileTable struct {
+	mu    sync.Mutex
+	idx   map[string]uint32
+	names []string
+}
+
+func intern(name string) uint32 {
+	if name == "" {
+		return 0
 	}
-	return q
+	fileTable.mu.Lock()
+	defer fileTable.mu.Unlock()
+	if fileTable.idx == nil {
+		fileTable.idx = map[string]uint32{}
+	}
+	if i, ok := fileTable.idx[name]; ok {
+		return i
+	}
+	fileTable.names = append(fileTable.names, name)
+	i := uint32(len(fileTable.names))
+	fileTable.idx[name] = i
+	return i
+}
+
+func internedName(i uint32) string {
+	if i == 0 {
+		return ""
+	}
+	fileTable.mu.Lock()
+	defer fileTable.mu.Unlock()
+	return fileTable.names[i-1]
 }

@@ -152,6 +152,22 @@ citing its evidence as file:line.`,
   # Just the merged timeline
   postmortem timeline incident/nginx incident/haproxy.log`,
 	}
+	var cpuProfile, memProfile string
+	var stopProfile func()
+	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to `FILE`")
+	root.PersistentFlags().StringVar(&memProfile, "memprofile", "", "write a heap profile to `FILE` at exit")
+	_ = root.PersistentFlags().MarkHidden("cpuprofile")
+	_ = root.PersistentFlags().MarkHidden("memprofile")
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		var err error
+		stopProfile, err = startProfiles(cpuProfile, memProfile)
+		return err
+	}
+	root.PersistentPostRun = func(cmd *cobra.Command, args []string) {
+		if stopProfile != nil {
+			stopProfile()
+		}
+	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &flagError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
