@@ -707,14 +707,21 @@ func (x *ectx) rise(cond *rulefmt.Condition, j rulefmt.Join, ref time.Time, w ti
 				peak = p
 			}
 		}
-		after = sum / (w.Duration().Seconds() + 1)
 		total = sum
 		bpts, _ := counterPoints(ss, bw)
-		sum = 0
+		var bsum float64
 		for _, p := range bpts {
-			sum += p.Value
+			bsum += p.Value
 		}
-		before = sum / (bw.Duration().Seconds() + 1)
+		if cond.Per != "" {
+			// Ratios of sums: e.g. connect seconds per request.
+			per := x.seriesFor(cond.Per, j)
+			after = ratio(sum, sumOf(per, w))
+			before = ratio(bsum, sumOf(per, bw))
+		} else {
+			after = sum / (w.Duration().Seconds() + 1)
+			before = bsum / (bw.Duration().Seconds() + 1)
+		}
 	} else {
 		var in, base []timeline.Point
 		for _, s := range ss {
@@ -741,14 +748,25 @@ func (x *ectx) rise(cond *rulefmt.Condition, j rulefmt.Join, ref time.Time, w ti
 		before = correlate.Median(base)
 	}
 	if !(after >= cond.Factor*before && after >= cond.Min && after > before) {
-		res.why = fmt.Sprintf("%s: %s %s in %s vs %s in baseline %s on %s, want x%s and >= %s", cond.Name, cond.Metric,
-			fmtValue(cond.Metric, after), cond.Window, fmtValue(cond.Metric, before), cond.Baseline, x.scope(j), fmtNum(cond.Factor), fmtNum(cond.Min))
+		what, a, b := string(cond.Metric), fmtValue(cond.Metric, after), fmtValue(cond.Metric, before)
+		if cond.Per != "" {
+			what += " per " + string(cond.Per)
+			a, b = fmtRatio(cond.Metric, cond.Per, after), fmtRatio(cond.Metric, cond.Per, before)
+		}
+		res.why = fmt.Sprintf("%s: %s %s in %s vs %s in baseline %s on %s, want x%s and >= %s", cond.Name, what,
+			a, cond.Window, b, cond.Baseline, x.scope(j), fmtNum(cond.Factor), fmtNum(cond.Min))
 		return
 	}
 	res.met = true
 	n := cond.Name + "_"
-	res.facts[n+"before"] = fmtValue(cond.Metric, before)
-	res.facts[n+"after"] = fmtValue(cond.Metric, after)
+	unit := func(v float64) string {
+		if cond.Per != "" {
+			return fmtRatio(cond.Metric, cond.Per, v)
+		}
+		return fmtValue(cond.Metric, v)
+	}
+	res.facts[n+"before"] = unit(before)
+	res.facts[n+"after"] = unit(after)
 	if before > 0 {
 		res.facts[n+"factor"] = fmtNum(after / before)
 	} else {
@@ -832,4 +850,21 @@ func (x *ectx) gauge(cond *rulefmt.Condition, j rulefmt.Join, w timeline.Window,
 		seen[p.Pos] = true
 		res.evidence = append(res.evidence, Evidence{Role: cond.Role, Evidence: timeline.Evidence{Pos: p.Pos, Time: p.Time}})
 	}
+}
+
+func sumOf(ss []*timeline.Series, w timeline.Window) float64 {
+	var s float64
+	for _, x := range ss {
+		s += x.Sum(w)
+	}
+	return s
+}
+
+// ratio returns a/b, or 0 when b is 0 (no denominator, no evidence of a
+// rise).
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
 }

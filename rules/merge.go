@@ -242,8 +242,9 @@ func renderList(ts []*rulefmt.Template, facts map[string]string) []string {
 	return out
 }
 
-// fmtNum formats x compactly: whole numbers without decimals, others with
-// one or two decimals.
+// fmtNum formats x compactly: whole numbers (and anything from 1000 up)
+// without decimals, others with one or two decimals, small values with two
+// significant digits.
 func fmtNum(x float64) string {
 	switch {
 	case math.IsNaN(x):
@@ -253,7 +254,7 @@ func fmtNum(x float64) string {
 	case math.IsInf(x, -1):
 		return "-∞"
 	}
-	if r := math.Round(x); math.Abs(x-r) < 1e-9 && math.Abs(x) < 1e15 {
+	if r := math.Round(x); (math.Abs(x-r) < 1e-9 || math.Abs(x) >= 1000) && math.Abs(x) < 1e15 {
 		return strconv.FormatInt(int64(r), 10)
 	}
 	prec := 2
@@ -303,6 +304,28 @@ func fmtValue(m timeline.Metric, v float64) string {
 	}
 	if m.IsCounter() {
 		return fmtNum(v) + "/s"
+	}
+	return fmtNum(v)
+}
+
+// fmtRatio formats a ratio of counter m to counter per: seconds sums become
+// durations with millisecond precision ("350ms", "1.2s"), counts per request
+// percentages ("0.13%"), others plain numbers.
+func fmtRatio(m, per timeline.Metric, v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return fmtNum(v)
+	}
+	if per == timeline.MetricRequests && !strings.Contains(string(m), "_seconds") {
+		return fmtNum(v*100) + "%"
+	}
+	if strings.Contains(string(m), "_seconds") {
+		switch a := math.Abs(v); {
+		case a < 1:
+			return fmtNum(math.Round(v*1e4)/10) + "ms"
+		case a < 60:
+			return fmtNum(v) + "s"
+		}
+		return fmtDur(time.Duration(v * float64(time.Second)))
 	}
 	return fmtNum(v)
 }

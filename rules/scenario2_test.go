@@ -173,7 +173,7 @@ func TestTimeWait(t *testing.T) {
 				s.burst("nginx/vm-b/error.log", "18:12:00", 120, 1, timeline.KindUpstreamError, "vm-b", "connect() to 10.0.0.2:8080 failed (99: Cannot assign requested address)", "errno=99", "reason=unreachable")
 			},
 			n: 1, severity: SeverityCritical,
-			summary: []string{"TIME_WAIT sockets on vm-b rose from a median of 25", "keepalive_timeout had been changed from 65s to 2s at 18:10:00, 30s before the rise", "Also affected: vm-a, vm-b, vm-c", "upstream connect errors"},
+			summary: []string{"TIME_WAIT sockets on vm-b rose from a median of 25", "keepalive_timeout had been changed from 65s to 2s at 18:10:00, 30s before the rise", "Also affected: vm-a, vm-b, vm-c", "failed upstream exchanges went from 0% to 0.11% of requests"},
 			trigger: "keepalive_timeout 65s -> 2s",
 		},
 		{

@@ -670,7 +670,7 @@ var condKeys = map[CondType][]string{
 	CondEvent:   {"event", "count", "pick"},
 	CondAbsent:  {"absent", "reset_by", "text"},
 	CondCounter: {"counter", "sum", "peak", "rate"},
-	CondRise:    {"rise", "baseline", "factor", "min"},
+	CondRise:    {"rise", "baseline", "factor", "min", "per"},
 	CondGauge:   {"gauge", "max", "min", "last", "mean", "span"},
 	CondAnyOf:   {"any_of"},
 	CondAllOf:   {"all_of"},
@@ -860,6 +860,15 @@ func (p *parser) condition(n *yaml.Node, what string, sc *scope) *Condition {
 			}
 			if v := f["min"]; v != nil {
 				c.Min, _ = p.num(v, "min")
+			}
+			if v := f["per"]; v != nil {
+				if m, ok := p.metric(v, "per"); ok {
+					if !m.IsCounter() || (c.Metric != "" && !c.Metric.IsCounter()) {
+						p.errf(pos(v), "per: both %s and %s must be counter metrics", c.Metric, m)
+					} else {
+						c.Per = m
+					}
+				}
 			}
 		}
 	case CondAnyOf, CondAllOf:

@@ -227,13 +227,14 @@ type Condition struct {
 	Text    *Template
 	// Counter, rise and gauge conditions.
 	Metric          timeline.Metric
-	Sum, Peak, Rate Threshold     // counter
-	Baseline        Range         // rise
-	Factor, Min     float64       // rise
-	Max, Low, Last  Threshold     // gauge ("min" in YAML is Low)
-	Mean            Threshold     // gauge
-	Span            time.Duration // gauge: observations must span this long
-	Of              []*Condition  // any_of, all_of
+	Sum, Peak, Rate Threshold       // counter
+	Baseline        Range           // rise
+	Per             timeline.Metric // rise: compare Metric/Per ratios (e.g. mean connect time per request)
+	Factor, Min     float64         // rise
+	Max, Low, Last  Threshold       // gauge ("min" in YAML is Low)
+	Mean            Threshold       // gauge
+	Span            time.Duration   // gauge: observations must span this long
+	Of              []*Condition    // any_of, all_of
 
 	textNode *yaml.Node
 }
