@@ -159,7 +159,10 @@ func findAnchors(r *rulefmt.Rule, tl *timeline.Timeline) []anchor {
 		for _, sr := range tl.SeriesOf(s.Metric) {
 			var pts []timeline.Point
 			if sr.IsCounter() {
-				pts = sr.Resample(sr.Span(), s.Step)
+				// Bound the work: at most ~200k resampled points.
+				span := sr.Span()
+				step := max(s.Step, span.Duration()/200000)
+				pts = sr.Resample(span, step)
 			} else {
 				pts = sr.Points(timeline.Window{End: farFuture})
 			}

@@ -150,12 +150,23 @@ func render(r *rulefmt.Rule, g *group, repeats []string, first *group, opts Eval
 	// Evidence: the representative's condition evidence and every
 	// candidate's anchor lines, deduplicated by position (by role and text
 	// for statements without one), in time order.
-	// Condition evidence first so that a line cited by a condition keeps
-	// the condition's role rather than "anchor".
-	ev := append([]Evidence(nil), b.evidence...)
-	for _, c := range g.cands {
-		ev = append(ev, c.anchorEv...)
+	// Anchor lines first (so that ties in time put the anchor first), but a
+	// line that a condition cites keeps the condition's role.
+	cited := map[timeline.Pos]bool{}
+	for _, e := range b.evidence {
+		if !e.Pos.IsZero() {
+			cited[e.Pos] = true
+		}
 	}
+	var ev []Evidence
+	for _, c := range g.cands {
+		for _, e := range c.anchorEv {
+			if !cited[e.Pos] {
+				ev = append(ev, e)
+			}
+		}
+	}
+	ev = append(ev, b.evidence...)
 	conds := conditionsByName(r)
 	seen := map[string]bool{}
 	for _, e := range ev {

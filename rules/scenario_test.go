@@ -397,3 +397,5 @@ func TestHardCutRollbackRepeat(t *testing.T) {
 		t.Errorf("mistakes do not mention the repeat: %v", first.Mistakes)
 	}
 }
+
+func timeDur(i int) time.Duration { return time.Duration(i) * time.Second }

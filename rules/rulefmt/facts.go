@@ -154,3 +154,39 @@ func templateFields(t *template.Template) []string {
 	}
 	return out
 }
+
+// hasRange reports whether any template in t uses range (which could loop
+// without bound over an integer).
+func hasRange(t *template.Template) bool {
+	found := false
+	var node func(n parse.Node)
+	node = func(n parse.Node) {
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n == nil {
+				return
+			}
+			for _, c := range n.Nodes {
+				node(c)
+			}
+		case *parse.RangeNode:
+			found = true
+		case *parse.IfNode:
+			node(n.List)
+			if n.ElseList != nil {
+				node(n.ElseList)
+			}
+		case *parse.WithNode:
+			node(n.List)
+			if n.ElseList != nil {
+				node(n.ElseList)
+			}
+		}
+	}
+	for _, tt := range t.Templates() {
+		if tt.Tree != nil {
+			node(tt.Tree.Root)
+		}
+	}
+	return found
+}

@@ -502,7 +502,11 @@ func (p *parser) anchor(n *yaml.Node, a *Anchor) {
 		}
 		if m["step"] != nil {
 			if d, ok := p.posDur(m["step"], "shift.step"); ok {
-				s.Step = d
+				if d < time.Second {
+					p.errf(pos(m["step"]), "shift.step: want at least 1s, got %s", m["step"].Value)
+				} else {
+					s.Step = d
+				}
 			}
 		}
 		if m["hold"] != nil {
@@ -906,6 +910,10 @@ func (p *parser) tmpl(n *yaml.Node, what string, facts map[string]bool) *Templat
 			}
 		}
 		p.errf(pos(n), "%s: bad template: %s", what, msg)
+		return nil
+	}
+	if hasRange(t) {
+		p.errf(pos(n), "%s: range is not supported in rule templates (facts are strings)", what)
 		return nil
 	}
 	for _, f := range templateFields(t) {

@@ -358,14 +358,32 @@ var Funcs = template.FuncMap{
 	},
 }
 
-// Render executes t with facts. A nil template renders as "".
+// Render executes t with facts. A nil template renders as "". Output is
+// limited to 64 KiB.
 func (t *Template) Render(facts map[string]string) (string, error) {
 	if t == nil || t.T == nil {
 		return "", nil
 	}
-	var sb strings.Builder
-	if err := t.T.Execute(&sb, facts); err != nil {
+	w := &limitWriter{max: maxRender}
+	if err := t.T.Execute(w, facts); err != nil {
 		return "", err
 	}
-	return sb.String(), nil
+	return w.sb.String(), nil
+}
+
+// maxRender bounds what one template may write.
+const maxRender = 64 << 10
+
+type limitWriter struct {
+	sb  strings.Builder
+	max int
+}
+
+var errTooLong = fmt.Errorf("template output longer than %d bytes", maxRender)
+
+func (w *limitWriter) Write(p []byte) (int, error) {
+	if w.sb.Len()+len(p) > w.max {
+		return 0, errTooLong
+	}
+	return w.sb.Write(p)
 }
