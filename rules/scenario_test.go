@@ -186,6 +186,7 @@ func TestHardCut(t *testing.T) {
 		backend  string
 		roles    []string
 		facts    []string // fact names that must be set
+		factVals map[string]string
 		summary  []string // substrings of the summary
 		trigger  string   // substring of the trigger text ("" = no trigger)
 		why      string   // substring of Check.Why when n == 0
@@ -235,6 +236,21 @@ func TestHardCut(t *testing.T) {
 				roles:   []string{"anchor", "aborted"},
 				facts:   []string{"aborted_after"},
 				summary: []string{"aborted proxy sessions rose to"}},
+		},
+		{
+			name: "an earlier drain ended by a bind does not excuse a later cut",
+			build: func(s *scenario) {
+				s.ev("deploy.log", "13:40:00", timeline.KindDeployStep, "vm-c", "[deploy] vm-c: set haproxy state drain", "step=drain_start")
+				s.ev("deploy.log", "13:42:00", timeline.KindDeployStep, "vm-c", "[deploy] vm-c: drained in 120s", "step=drained")
+				s.ev("deploy.log", "13:45:00", timeline.KindDeployStep, "vm-c", "[deploy] vm-c: set haproxy state ready", "step=bind")
+				s.hardCutAnchors("14:02:02")
+				s.burst("nginx/vm-c/error.log", "14:02:02", 30, 6, timeline.KindConnReset, "vm-c", resetText, "errno=104")
+			},
+			want: want{n: 1, backend: "vm-c", severity: SeverityCritical,
+				roles:    []string{"missing drain", "resets"},
+				facts:    []string{"no_drain_since"},
+				factVals: map[string]string{"no_drain_since": "13:45:00", "resets_sum": "180"},
+				summary:  []string{"connection resets"}},
 		},
 		{
 			name: "clean rolling deploy",
@@ -309,6 +325,11 @@ func TestHardCut(t *testing.T) {
 			for _, k := range c.want.facts {
 				if f.Facts[k] == "" {
 					t.Errorf("fact %s missing; facts %v", k, f.Facts)
+				}
+			}
+			for k, v := range c.want.factVals {
+				if f.Facts[k] != v {
+					t.Errorf("fact %s = %q, want %q", k, f.Facts[k], v)
 				}
 			}
 			for _, sub := range c.want.summary {

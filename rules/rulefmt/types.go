@@ -21,8 +21,8 @@
 //	    trigger: [name, ...]             # first met event condition = trigger
 //	    title/summary/contributing/prevention/mistakes/checklist: templates
 //
-// See the package rules documentation and the README in testdata for the
-// full schema.
+// The full schema reference is in doc.go (go doc rulefmt) and the embedded
+// default pack (rules/pack/*.yaml) shows every feature in use.
 package rulefmt
 
 import (
