@@ -58,7 +58,7 @@ func TestWebSocketDrain(t *testing.T) {
 				drainScenario(s, 90, func(i int) float64 { return 1197 - float64(i%3) }, 7860)
 			},
 			n: 1, severity: SeverityWarning,
-			summary: []string{"vm-a started draining at 15:30:00", "stayed active for"},
+			summary: []string{"vm-a started draining at 15:30:00", "stayed active throughout"},
 		},
 		{
 			name: "timeout only, no gauges",

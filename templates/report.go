@@ -99,6 +99,9 @@ func (r *Report) Evidence() []Evidence {
 	seen := map[string]bool{}
 	var out []Evidence
 	add := func(e Evidence) {
+		if e.Line <= 0 {
+			return // a stated absence, not a line
+		}
 		k := fmt.Sprintf("%s\x00%d\x00%s", e.Source, e.Line, e.Text)
 		if seen[k] {
 			return
@@ -310,7 +313,7 @@ func (b *builder) title(given string, fs []rules.Finding, win timeline.Window) T
 	if t == "" {
 		t = f.Case
 	}
-	if f.Backend != "" {
+	if f.Backend != "" && !strings.Contains(t, f.Backend) {
 		t += " on " + f.Backend
 	}
 	if day != "" {
@@ -348,9 +351,23 @@ func (b *builder) finding(f rules.Finding) Finding {
 		e := b.evidence(*f.Trigger)
 		out.Trigger = &e
 	}
+	// One entry per line: a line cited in several roles (a haproxy line
+	// that is both a 502 and an aborted session) lists its roles together.
 	out.Evidence = make([]Evidence, 0, len(f.Evidence))
+	at := map[string]int{}
 	for _, e := range f.Evidence {
-		out.Evidence = append(out.Evidence, b.evidence(e))
+		ev := b.evidence(e)
+		if e.Pos.Line > 0 {
+			k := e.Pos.String()
+			if i, ok := at[k]; ok {
+				if r := out.Evidence[i].Role; ev.Role != "" && !strings.Contains(string(r), string(ev.Role)) {
+					out.Evidence[i].Role = r + ", " + ev.Role
+				}
+				continue
+			}
+			at[k] = len(out.Evidence)
+		}
+		out.Evidence = append(out.Evidence, ev)
 	}
 	sort.SliceStable(out.Evidence, func(i, j int) bool { return out.Evidence[i].Time.Before(out.Evidence[j].Time.Time) })
 	if len(f.Facts) > 0 {
@@ -479,6 +496,9 @@ func (b *builder) impact(fs []rules.Finding, events []timeline.Event, tl *timeli
 		var bestBackend string
 		found := false
 		for _, s := range tl.SeriesOf(pm.m) {
+			if len(backends) > 0 && s.Backend != "" && !backends[s.Backend] {
+				continue // a peak on an unaffected backend is not this incident's impact
+			}
 			p, ok := s.Max(iw)
 			if ok && p.Value > 0 && (!found || p.Value > best.Value) {
 				best, bestBackend, found = p, s.Backend, true
