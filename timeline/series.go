@@ -258,7 +258,9 @@ func (c *counter) merge(o *counter) {
 	}
 	o.normalize()
 	if len(c.ents) == 0 {
-		c.base, c.ents, c.sorted = o.base, append([]cent(nil), o.ents...), true
+		// The inputs of Merge are not used afterwards: take o's entries.
+		c.base, c.ents, c.sorted = o.base, o.ents, true
+		o.ents = nil
 		return
 	}
 	c.normalize()

@@ -4,10 +4,21 @@ package main
 
 import (
 	"os"
+	"runtime/debug"
 
 	"github.com/postmortem-tool/postmortem/internal/cli"
 )
 
+// softMemoryLimit keeps the garbage collector from letting the heap grow to
+// twice the live data on big inputs: the live set (events and per-second
+// counters) is small, and most allocation is short-lived line handling.
+// It is a soft limit: a larger live set only makes collection more frequent.
+// GOMEMLIMIT in the environment overrides it.
+const softMemoryLimit = 32 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(softMemoryLimit)
+	}
 	os.Exit(cli.Main(os.Args[1:], cli.DefaultIO()))
 }
