@@ -64,7 +64,14 @@ for size in $sizes; do
   else
     printf '%-10s %-22s %9s\n' "$label" "lnav" "not installed"
   fi
-  echo "$label findings: $(grep -o '"case": *"[a-z-]*"' "$work/out-$size.json" | sort | uniq -c | tr -s ' ' | tr '\n' ';')"
+  if command -v python3 >/dev/null 2>&1; then
+    python3 - "$work/out-$size.json" "$label" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+for f in r["findings"]:
+    print(f"{sys.argv[2]} finding: {f['case']} {f['severity']} on {f.get('backend', '-')} at {f['start']}")
+PY
+  fi
 done
 echo
 echo "corpora and outputs in $work"
