@@ -88,8 +88,9 @@ nginx_push() {
   cp "$dir/nginx.conf" "$dir/nginx.conf.prev"
   write_nginx_cfg "$vm" "$2" "$3"
   mkdir -p "$OUT/config/changes"
-  diff -u --label "nginx-$vm.conf (before)" --label "nginx-$vm.conf (after)" "$dir/nginx.conf.prev" "$dir/nginx.conf" >"$OUT/config/changes/nginx-$vm.diff" || true
-  cp "$dir/nginx.conf" "$OUT/config/nginx-$vm.conf"
+  diff -u --label "nginx-$vm.conf (before)" --label "nginx-$vm.conf (after)" "$dir/nginx.conf.prev" "$dir/nginx.conf" >"$RUN/nginx-$vm.diff" || true
+  keep_cfg "$RUN/nginx-$vm.diff" "$OUT/config/changes/nginx-$vm.diff"
+  keep_cfg "$dir/nginx.conf" "$OUT/config/nginx-$vm.conf"
   "$NGINX_BIN" -t -q -p "$dir" -c "$dir/nginx.conf" || die "nginx -t failed for $vm"
   dlog "$vm: nginx -t ok; reloading nginx (SIGHUP)"
   kill -HUP "$(pid_of "nginx-$vm")"

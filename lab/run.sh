@@ -237,6 +237,10 @@ scrape_configs:
 EOF
 }
 
+# keep_cfg SRC DST: copy a config into the incident folder with this
+# machine's run paths replaced by ${RUN} and ${OUT}.
+keep_cfg() { sed -e "s|$RUN|\${RUN}|g" -e "s|$OUT|\${OUT}|g" "$1" >"$2"; }
+
 # ---------------------------------------------------------------- stack
 BIN=$RUN/bin
 
@@ -285,9 +289,9 @@ start_stack() {
   # Observers, bounded by duration.
   start lbwatch /dev/null "$BIN/hactl" -sock "$RUN/haproxy.sock" watch -backend be_app -interval 2s -duration "${SCEN_MAX}s" -out "$OUT/lb/lb.log"
   start sswatch /dev/null ss_loop "$SCEN_MAX"
-  cp "$RUN/haproxy.cfg" "$OUT/config/haproxy.cfg"
-  for vm in $VMS; do cp "$RUN/nginx/$vm/nginx.conf" "$OUT/config/nginx-$vm.conf"; done
-  [ -f "$RUN/prometheus.yml" ] && cp "$RUN/prometheus.yml" "$OUT/config/prometheus.yml"
+  keep_cfg "$RUN/haproxy.cfg" "$OUT/config/haproxy.cfg"
+  for vm in $VMS; do keep_cfg "$RUN/nginx/$vm/nginx.conf" "$OUT/config/nginx-$vm.conf"; done
+  [ -f "$RUN/prometheus.yml" ] && keep_cfg "$RUN/prometheus.yml" "$OUT/config/prometheus.yml"
   STACK_START=$(now)
   log "stack up ($SCENARIO): haproxy $FE, nginx on $(for vm in $VMS; do printf '%s:%s ' "$(vm_ip "$vm")" "$(vm_nginx "$vm")"; done)"
 }

@@ -8,8 +8,8 @@
 scenario_hard_cut() {
   SCEN_MAX=120
   start_stack
-  load http -mode http -url "http://$FE/api/items" -clients 60 -burst 1 -gap 200ms -duration 85s -max 100000
-  load ws -mode ws -url "http://$FE/ws" -clients 150 -ramp 10s -gap 3s -duration 85s -max 150
+  load http -mode http -url "http://$FE/api/items" -clients 60 -burst 1 -gap 200ms -conn-requests 50 -duration 85s -max 100000
+  load ws -mode ws -url "http://$FE/ws" -clients 150 -ramp 10s -gap 3s -reconnect -duration 85s -max 600
   sleep 25
   dlog "rolling restart start release=$NEW_RELEASE hosts=vm-c,vm-b,vm-a strategy=fast drain=skipped"
   local cut1; cut1=$(now)
@@ -32,7 +32,7 @@ scenario_hard_cut() {
 scenario_websocket_drain_stuck() {
   SCEN_MAX=140
   start_stack
-  load ws -mode ws -url "http://$FE/ws" -clients 300 -ramp 10s -gap 5s -duration 115s -max 300
+  load ws -mode ws -url "http://$FE/ws" -clients 300 -ramp 10s -gap 5s -reconnect -duration 115s -max 700
   load http -mode http -url "http://$FE/api/items" -clients 10 -burst 1 -gap 500ms -conn-requests 10 -duration 115s -max 20000
   sleep 20
   dlog "rolling restart start release=$NEW_RELEASE hosts=vm-a,vm-b,vm-c strategy=drain drain_timeout=60s"

@@ -9,7 +9,8 @@
 //	      with -conn-requests K it closes its connection every K requests.
 //	ws    -clients N WebSocket sessions opened over -ramp, each sending a
 //	      small text frame every -gap and reading the echo, held until
-//	      -duration ends or the server closes them (no reconnect).
+//	      -duration ends or the server closes them (with -reconnect, a
+//	      client whose session ended reopens one after 1-3 s).
 //
 // It prints a summary line every 5 s and one at the end, with RFC 3339
 // times, counting answers by status and failures by kind (reset, refused,
@@ -102,6 +103,7 @@ func main() {
 	ramp := flag.Duration("ramp", 5*time.Second, "ws: spread session opens over this time")
 	duration := flag.Duration("duration", 30*time.Second, "hard bound on run time")
 	maxN := flag.Int64("max", 200000, "hard bound on requests (http) or sessions (ws)")
+	reconnect := flag.Bool("reconnect", false, "ws: reopen a session 1-3 s after the server ends it (within -duration and -max)")
 	perConn := flag.Int("conn-requests", 0, "http: close the connection after this many requests (0: keep it)")
 	flag.Parse()
 
@@ -144,7 +146,12 @@ func main() {
 			if *clients > 1 {
 				delay = *ramp * time.Duration(i) / time.Duration(*clients)
 			}
-			go func() { defer wg.Done(); wsClient(ctx, u, delay, *gap, st, take) }()
+			go func() {
+				defer wg.Done()
+				for wsClient(ctx, u, delay, *gap, st, take) && *reconnect && ctx.Err() == nil {
+					delay = time.Second + time.Duration(rand.Int64N(int64(2*time.Second)))
+				}
+			}()
 		default:
 			fmt.Fprintln(os.Stderr, "loadgen: unknown mode", *mode)
 			os.Exit(2)
@@ -196,15 +203,19 @@ func httpClient(ctx context.Context, target string, burst, perConn int, gap time
 	}
 }
 
-func wsClient(ctx context.Context, u *url.URL, delay, gap time.Duration, st *stats, take func() bool) {
+// wsClient runs one session; it reports whether the session ended early
+// (server close or error) with budget left, so that the caller may
+// reconnect.
+func wsClient(ctx context.Context, u *url.URL, delay, gap time.Duration, st *stats, take func() bool) (again bool) {
 	select {
 	case <-time.After(delay):
 	case <-ctx.Done():
-		return
+		return false
 	}
 	if !take() {
-		return
+		return false
 	}
+	again = true
 	d := net.Dialer{Timeout: 5 * time.Second}
 	conn, err := d.DialContext(ctx, "tcp", u.Host)
 	if err != nil {
@@ -243,7 +254,7 @@ func wsClient(ctx context.Context, u *url.URL, delay, gap time.Duration, st *sta
 		case <-time.After(jitter(gap)):
 		case <-ctx.Done():
 			st.inc("ws_closed_by_client")
-			return
+			return false
 		}
 		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 		if err := wsproto.WriteFrame(conn, wsproto.OpText, fmt.Appendf(nil, `{"seq":%d}`, seq), true); err != nil {
@@ -265,4 +276,5 @@ func wsClient(ctx context.Context, u *url.URL, delay, gap time.Duration, st *sta
 		}
 	}
 	st.inc("ws_closed_by_client")
+	return false
 }
