@@ -96,7 +96,7 @@ func evalRule(r *rulefmt.Rule, tl *timeline.Timeline, opts EvalOptions) ([]Findi
 			firstFail = c
 		}
 	}
-	findings := mergeCandidates(r, cands, opts)
+	findings := mergeCandidates(r, tl, cands, opts)
 	chk.Fired = len(findings)
 	switch {
 	case len(anchors) == 0:

@@ -40,7 +40,7 @@ func (g *group) best() *candidate {
 	return b
 }
 
-func mergeCandidates(r *rulefmt.Rule, cands []*candidate, opts EvalOptions) []Finding {
+func mergeCandidates(r *rulefmt.Rule, tl *timeline.Timeline, cands []*candidate, opts EvalOptions) []Finding {
 	if len(cands) == 0 {
 		return nil
 	}
@@ -61,7 +61,8 @@ func mergeCandidates(r *rulefmt.Rule, cands []*candidate, opts EvalOptions) []Fi
 	var cur *group
 	for _, c := range cands {
 		k := key(c)
-		if cur != nil && cur.key == k && !c.start.After(cur.end.Add(r.Merge.Within)) {
+		if cur != nil && cur.key == k && !c.start.After(cur.end.Add(r.Merge.Within)) &&
+			!splitBetween(r, tl, cur.cands[len(cur.cands)-1], c) {
 			cur.cands = append(cur.cands, c)
 			if c.end.After(cur.end) {
 				cur.end = c.end
@@ -339,4 +340,29 @@ func fmtRatio(m, per timeline.Metric, v float64) string {
 		return fmtDur(time.Duration(v * float64(time.Second)))
 	}
 	return fmtNum(v)
+}
+
+// splitBetween reports whether an event matching the rule's merge.split_on
+// lies after anchor a and no later than anchor b, on their backend or on
+// none, so that b starts a finding of its own.
+func splitBetween(r *rulefmt.Rule, tl *timeline.Timeline, a, b *candidate) bool {
+	if len(r.Merge.SplitOn) == 0 || tl == nil {
+		return false
+	}
+	from, to := a.start, b.start
+	if !from.Before(to) {
+		return false
+	}
+	for _, e := range tl.EventsIn(timeline.Window{Start: from, End: to}) {
+		if !e.Time.After(from) {
+			continue
+		}
+		if e.Backend != "" && b.a.backend != "" && e.Backend != b.a.backend {
+			continue
+		}
+		if rulefmt.MatchAny(r.Merge.SplitOn, &e) {
+			return true
+		}
+	}
+	return false
 }

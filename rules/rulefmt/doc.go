@@ -17,7 +17,10 @@ package rulefmt
 //	             met, and each extra any_of alternative met, raises it
 //	             linearly towards 1
 //	anchor:      see Anchor
-//	merge:       {within: 2m, across_backends: false, repeat_within: 1h}
+//	merge:       {within: 2m, across_backends: false, repeat_within: 1h,
+//	              split_on: [matcher...]}  an event matching split_on
+//	             between two anchors (same backend or none) keeps them
+//	             apart: a backend put back and cut again is a new finding
 //	require:     [condition, ...]  all must hold, evaluated in order; the
 //	             first that fails is what the rule's Check reports
 //	support:     [condition, ...]  optional; facts and evidence when met

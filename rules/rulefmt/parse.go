@@ -356,7 +356,10 @@ func (p *parser) rule(n *yaml.Node) *Rule {
 		}
 	}
 	if v := f["merge"]; v != nil {
-		m := p.mapping(v, "merge", []string{"within", "across_backends", "repeat_within"})
+		m := p.mapping(v, "merge", []string{"within", "across_backends", "repeat_within", "split_on"})
+		if so := m["split_on"]; so != nil {
+			r.Merge.SplitOn = p.matchers(so, "merge.split_on")
+		}
 		if w := m["repeat_within"]; w != nil {
 			if d, ok := p.dur(w, "merge.repeat_within"); ok {
 				if d < 0 {

@@ -119,10 +119,15 @@ type Escalate struct {
 // Findings of the same rule (and backend, unless AcrossBackends) that stay
 // separate but start within RepeatWithin of an earlier one are repeats: the
 // first gets fact "repeats", the later ones "repeat_of".
+//
+// SplitOn keeps two candidates apart, however close, when an event it
+// matches (on the candidates' backend, or with no backend) lies between
+// them: a backend put back into the pool and cut again is a second cut.
 type Merge struct {
 	Within         time.Duration
 	AcrossBackends bool
 	RepeatWithin   time.Duration
+	SplitOn        []*Matcher
 }
 
 // Anchor is what starts a candidate: an event match (Events, any of them) or

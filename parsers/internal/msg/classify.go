@@ -119,6 +119,12 @@ func (c *Classifier) deploy(s *scan, text []byte, at Line, backend string, sink 
 		if f&fRollback != 0 {
 			attrs["revert"] = "true"
 		}
+	case f&fRollback != 0 && (f&fKill != 0 || (f&fRemove != 0 && f&fPool != 0)):
+		// "vm-c: terminating app (SIGKILL) and removing from pool
+		// (rollback)": the action is the kill; the rollback is context.
+		step = timeline.StepKill
+		removed = f&fRemove != 0
+		attrs["rollback"] = "true"
 	case f&fRollback != 0 || (f&fRollout != 0 && f&fBack != 0 && bytes.Contains(text, []byte("back"))):
 		if f&fComplete != 0 {
 			step = timeline.StepEnd
@@ -160,12 +166,19 @@ func (c *Classifier) deploy(s *scan, text []byte, at Line, backend string, sink 
 	}
 	if step != timeline.StepConfigPush && c.opts.StepDedup > 0 {
 		k := stepKey{backend, step}
-		if last, ok := c.steps[k]; ok {
+		// Only a repeat with no other step of that backend in between is
+		// the same step said twice ("stopping app", "app stopped"); kill,
+		// bind, kill is two kills.
+		if last, ok := c.steps[k]; ok && c.lastStep[backend] == step {
 			d := at.Time.Sub(last)
 			if d >= 0 && d < c.opts.StepDedup {
 				return false
 			}
 		}
+		if c.lastStep == nil || len(c.lastStep) > 4096 {
+			c.lastStep = map[string]string{}
+		}
+		c.lastStep[backend] = step
 		if len(c.steps) > 4096 {
 			clear(c.steps)
 		}

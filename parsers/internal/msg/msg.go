@@ -45,7 +45,9 @@ type Classifier struct {
 	opts   Options
 	states map[string]string
 	steps  map[stepKey]time.Time
-	names  []string
+	// lastStep is the last deploy step seen per backend.
+	lastStep map[string]string
+	names    []string
 
 	// per-call scratch
 	text    string

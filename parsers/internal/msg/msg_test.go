@@ -149,6 +149,32 @@ func TestStepDedup(t *testing.T) {
 	}
 }
 
+// TestRollbackRepeatsKill: a kill, the backend put back, and a rollback
+// that kills it again are two kills, the second marked as the rollback's.
+// (Seen in the live lab: the dedup window used to swallow the second kill.)
+func TestRollbackRepeatsKill(t *testing.T) {
+	c := New(Options{})
+	rec := &parsertest.Recorder{}
+	for i, l := range []string{
+		"[deploy] vm-c: terminating app (SIGKILL) and removing from pool",
+		"[deploy] vm-c: health check passed (GET /healthz 200); set haproxy state ready",
+		"[deploy] rollback start release=2026.05.01-0 (reason: error rate on vm-c)",
+		"[deploy] vm-c: terminating app (SIGKILL) and removing from pool (rollback)",
+	} {
+		c.Classify([]byte(l), Line{Time: t0.Add(time.Duration(i*7) * time.Second), Raw: []byte(l)}, rec)
+	}
+	var steps []string
+	for _, e := range rec.Events {
+		if e.Kind == timeline.KindDeployStep {
+			steps = append(steps, e.Backend+":"+e.Attr("step")+map[bool]string{true: "(rollback)"}[e.Attr("rollback") == "true"])
+		}
+	}
+	want := "vm-c:kill vm-c:bind :rollback vm-c:kill(rollback)"
+	if got := strings.Join(steps, " "); got != want {
+		t.Errorf("steps %q, want %q", got, want)
+	}
+}
+
 func TestDuration(t *testing.T) {
 	for in, want := range map[string]float64{"2h 11m": 7860, "10m 0s": 600, "1h2m3s": 3723, "750ms": 0.75, "1.4s": 1.4, "1800": 1800, "2d": 172800} {
 		got, n, ok := Duration([]byte(in))
