@@ -1,8 +1,6 @@
 package haproxy
 
 import (
-	"bytes"
-	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -29,30 +27,7 @@ func mustRead(t testing.TB, name string) string {
 func TestGolden(t *testing.T) {
 	cfg := parsertest.DefaultConfig()
 	cfg.Loc = time.FixedZone("KST", 9*3600)
-	rec, rejected := parsertest.Feed(Format().New(cfg), "haproxy.log", mustRead(t, "haproxy.log"))
-	out := struct {
-		Rejected int               `json:"rejected"`
-		Events   []timeline.Event  `json:"events"`
-		Samples  []timeline.Sample `json:"samples"`
-	}{rejected, rec.Events, rec.Samples}
-	got, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	path := filepath.Join("testdata", "haproxy.golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (run with -update and review the diff)\n%s", path, got)
-	}
+	parsertest.Golden(t, Format(), cfg, *update)
 }
 
 func TestConformance(t *testing.T) {

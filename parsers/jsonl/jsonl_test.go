@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/postmortem-tool/postmortem/parsers/internal/msg/golden"
 	"github.com/postmortem-tool/postmortem/parsers/parsertest"
 	"github.com/postmortem-tool/postmortem/timeline"
 )
@@ -17,7 +16,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 func TestGolden(t *testing.T) {
 	cfg := parsertest.DefaultConfig()
 	cfg.Backend = "vm-a"
-	golden.Run(t, Format(), cfg, *update)
+	parsertest.Golden(t, Format(), cfg, *update)
 }
 
 func TestConformance(t *testing.T) {
@@ -81,7 +80,7 @@ func BenchmarkParse(b *testing.B) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, l := range golden.Seeds(f) {
+	for _, l := range parsertest.Seeds(f) {
 		f.Add(l)
 	}
 	f.Fuzz(func(t *testing.T, line string) {

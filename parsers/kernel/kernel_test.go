@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/postmortem-tool/postmortem/parsers"
-	"github.com/postmortem-tool/postmortem/parsers/internal/msg/golden"
 	"github.com/postmortem-tool/postmortem/parsers/parsertest"
 	"github.com/postmortem-tool/postmortem/timeline"
 )
@@ -15,7 +14,7 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestGolden(t *testing.T) {
-	golden.Run(t, Format(), parsertest.DefaultConfig(), *update)
+	parsertest.Golden(t, Format(), parsertest.DefaultConfig(), *update)
 }
 
 func TestConformance(t *testing.T) {
@@ -91,7 +90,7 @@ func TestDetect(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, l := range golden.Seeds(f) {
+	for _, l := range parsertest.Seeds(f) {
 		f.Add(l)
 	}
 	f.Fuzz(func(t *testing.T, line string) {

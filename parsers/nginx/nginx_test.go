@@ -1,8 +1,6 @@
 package nginx
 
 import (
-	"bytes"
-	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -33,30 +31,9 @@ func golden(t *testing.T, f parsers.Format, name string) {
 	cfg := parsertest.DefaultConfig()
 	cfg.Backend = "vm-a"
 	cfg.Loc = time.FixedZone("KST", 9*3600)
-	rec, rejected := parsertest.Feed(f.New(cfg), name+".log", mustRead(t, name+".log"))
-	out := struct {
-		Rejected int               `json:"rejected"`
-		Events   []timeline.Event  `json:"events"`
-		Samples  []timeline.Sample `json:"samples"`
-	}{rejected, rec.Events, rec.Samples}
-	got, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s: output differs from %s (run with -update and review the diff)\n%s", name, path, got)
-	}
+	t.Run(name, func(t *testing.T) {
+		parsertest.GoldenFile(t, f, cfg, filepath.Join("testdata", name+".log"), *update)
+	})
 }
 
 func TestGolden(t *testing.T) {

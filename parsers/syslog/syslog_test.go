@@ -2,7 +2,6 @@ package syslog
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -35,30 +34,7 @@ func full() parsers.Format {
 func TestGolden(t *testing.T) {
 	cfg := parsertest.DefaultConfig()
 	cfg.Loc = time.FixedZone("KST", 9*3600)
-	rec, rejected := parsertest.Feed(full().New(cfg), "syslog.log", mustRead(t, "syslog.log"))
-	out := struct {
-		Rejected int               `json:"rejected"`
-		Events   []timeline.Event  `json:"events"`
-		Samples  []timeline.Sample `json:"samples"`
-	}{rejected, rec.Events, rec.Samples}
-	got, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	path := filepath.Join("testdata", "syslog.golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (run with -update and review the diff)\n%s", path, got)
-	}
+	parsertest.Golden(t, full(), cfg, *update)
 }
 
 func TestConformance(t *testing.T) {
