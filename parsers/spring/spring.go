@@ -31,8 +31,8 @@ func (format) Example() string {
 	return "2026-05-01T03:08:35.012+09:00  INFO 4242 --- [ionShutdownHook] o.s.b.w.e.tomcat.GracefulShutdown        : Commencing graceful shutdown. Waiting for active requests to complete"
 }
 
-// Detect scores a Spring Boot or logback header line 90, and a stack trace
-// line 40.
+// Detect scores a Spring Boot or logback header line 90, and an indented or
+// stack trace line 15 (weak support: pretty JSON and YAML are indented too).
 func (format) Detect(line []byte) int {
 	var c msg.Clock
 	if _, ok := header(&c, line, time.UTC); ok {
