@@ -47,7 +47,19 @@ type Config struct {
 	Window timeline.Window
 	// Progress, if set, is told the bytes read so far (from any goroutine).
 	Progress func(bytes int64)
+	// Extra are sources other than log files (metrics servers and files,
+	// Loki, config repositories). Each runs after the zone is known and
+	// adds its part to the merge.
+	Extra []ExtraSource
 }
+
+// ExtraSource yields part of the timeline from something other than a log
+// file. loc is the zone chosen for zone-less timestamps; window is the span
+// the log sources cover (zero when there are none). It returns its part,
+// the sources it read (for the draft's source list) and run-level warnings;
+// an error is a usage error only if it wraps ErrUsage, otherwise it becomes
+// a warning and the run goes on from the logs.
+type ExtraSource func(ctx context.Context, loc *time.Location, window timeline.Window) (part *timeline.Timeline, sources []timeline.Source, warnings []string, err error)
 
 // Result is what a run produced.
 type Result struct {
@@ -192,6 +204,28 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		if len(j.stream.Files) == 0 {
 			res.Sources = append(res.Sources, *j.src)
+		}
+	}
+	if len(cfg.Extra) > 0 {
+		var logWin timeline.Window
+		for _, p := range parts {
+			if p != nil {
+				w := p.Window()
+				logWin.Extend(w.Start)
+				logWin.Extend(w.End)
+			}
+		}
+		for _, x := range cfg.Extra {
+			part, srcs, warns, err := x(ctx, loc, logWin)
+			if err != nil {
+				if errors.Is(err, ErrUsage) {
+					return nil, err
+				}
+				res.Warnings = append(res.Warnings, err.Error())
+			}
+			res.Warnings = append(res.Warnings, warns...)
+			res.Sources = append(res.Sources, srcs...)
+			parts = append(parts, part)
 		}
 	}
 	tl := timeline.Merge(parts...)
