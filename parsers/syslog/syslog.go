@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postmortem-tool/postmortem/parsers/internal/msg"
+
 	"github.com/postmortem-tool/postmortem/parsers"
 	"github.com/postmortem-tool/postmortem/parsers/internal/scan"
 	"github.com/postmortem-tool/postmortem/timeline"
@@ -78,7 +80,7 @@ func (f *format) New(cfg parsers.Config) parsers.Parser {
 	if cfg.Year == 0 {
 		cfg.Year = time.Now().Year()
 	}
-	p := &parser{cfg: cfg, year: cfg.Year, byProg: map[string]int{}}
+	p := &parser{cfg: cfg, year: cfg.Year, byProg: map[string]int{}, cls: msg.New(msg.Options{})}
 	for _, in := range f.inner {
 		if bp, ok := in.New(cfg).(parsers.BodyParser); ok {
 			p.inner = append(p.inner, innerParser{f: in, p: bp})
@@ -103,6 +105,9 @@ type parser struct {
 	byProg map[string]int
 	host   string
 	prog   string
+	// cls reads the bodies no inner format takes (deploy agents,
+	// keepalived, controllers logging through syslog).
+	cls *msg.Classifier
 }
 
 func (p *parser) intern(cached *string, b []byte) string {
@@ -159,10 +164,13 @@ func (p *parser) Parse(line []byte, pos timeline.Pos, sink timeline.Sink) bool {
 		}
 		t = c.In(p.cfg.Loc)
 	}
-	if len(p.inner) == 0 || len(h.Body) == 0 {
+	if len(h.Body) == 0 {
 		return true
 	}
-	best := p.forProgram(h.Program)
+	best := -1
+	if len(p.inner) > 0 {
+		best = p.forProgram(h.Program)
+	}
 	if best < 0 {
 		score := 0
 		for j, in := range p.inner {
@@ -172,6 +180,7 @@ func (p *parser) Parse(line []byte, pos timeline.Pos, sink timeline.Sink) bool {
 		}
 	}
 	if best < 0 {
+		p.cls.Classify(h.Body, msg.Line{Time: t, Backend: p.cfg.Backend, Pos: pos, Raw: line}, sink)
 		return true
 	}
 	env := parsers.Envelope{Time: t, Host: p.intern(&p.host, h.Host), Program: p.intern(&p.prog, bytes.TrimSpace(h.Program)), Line: line}

@@ -58,6 +58,8 @@ func TestLines(t *testing.T) {
 		{"5424 no sd", `<165>1 2026-05-01T14:02:07Z lb01 - - - - Server be_ws/vm-a is DRAIN.`, true, timeline.KindBackendState, "vm-a", "2026-05-01T14:02:07Z"},
 		{"detected by body", `May  1 14:02:02 lb01 hap: Server be_ws/vm-a is DRAIN.`, true, timeline.KindBackendState, "vm-a", "2026-05-01T14:02:02Z"},
 		{"other program", `May  1 14:02:10 vm-a sshd[812]: Accepted publickey for deploy`, true, "", "", ""},
+		{"keepalived removes a real server", `May  1 14:02:02 lb01 Keepalived_healthcheckers[1234]: Removing service [10.0.0.3]:tcp:8080 from VS [10.0.0.100]:tcp:80`, true, timeline.KindBackendState, "10.0.0.3:8080", "2026-05-01T14:02:02Z"},
+		{"deploy agent through syslog", `May  1 14:10:00 ci01 deploy-agent[999]: [deploy] vm-c: rollback start release=2026.04.30-3`, true, timeline.KindDeployStep, "vm-c", "2026-05-01T14:10:00Z"},
 		{"nginx foreign body", `May  1 14:02:10 vm-a nginx: hello`, true, "", "", ""},
 		{"5424 no time", `<165>1 - lb01 haproxy 2345 - - Server be_ws/vm-a is DRAIN.`, false, "", "", ""},
 		{"bad pri", `<999>May  1 14:02:02 lb01 haproxy[2345]: x`, false, "", "", ""},

@@ -141,6 +141,9 @@ func (c *Classifier) Classify(text []byte, at Line, sink timeline.Sink) bool {
 	if len(text) == 0 {
 		return false
 	}
+	if c.ipvs(text, at, sink) {
+		return true
+	}
 	text = c.tag(text, &s)
 	c.scanWords(text, &s, at, sink)
 	backend := at.Backend
@@ -673,4 +676,38 @@ func wordFlag(w []byte) uint64 {
 		return fFailed
 	}
 	return 0
+}
+
+// ipvs recognises keepalived's (and LVS tools') real-server changes:
+// "Removing service [10.0.0.3]:8080 from VS [10.0.0.100]:80" (newer versions
+// write "[10.0.0.3]:tcp:8080"), and "Adding service ... to VS ...". The
+// real server's address is the backend, since the L4 balancer knows no
+// host names.
+func (c *Classifier) ipvs(text []byte, at Line, sink timeline.Sink) bool {
+	var state string
+	var rest []byte
+	switch {
+	case bytes.HasPrefix(text, []byte("Removing service [")):
+		state, rest = timeline.StateRemoved, text[len("Removing service ["):]
+	case bytes.HasPrefix(text, []byte("Adding service [")):
+		state, rest = timeline.StateBound, text[len("Adding service ["):]
+	default:
+		return false
+	}
+	end := bytes.IndexByte(rest, ']')
+	if end <= 0 || !bytes.Contains(rest, []byte(" VS [")) {
+		return false
+	}
+	addr := rest[:end]
+	if port := rest[end+1:]; len(port) > 1 && port[0] == ':' {
+		p := port[1:]
+		if i := bytes.IndexByte(p, ' '); i >= 0 {
+			p = p[:i]
+		}
+		p = bytes.TrimPrefix(bytes.TrimPrefix(p, []byte("tcp:")), []byte("udp:"))
+		addr = append(append(append([]byte(nil), addr...), ':'), p...)
+	}
+	backend := c.intern(addr)
+	c.setState(at, backend, state, nil, sink)
+	return true
 }
