@@ -27,5 +27,6 @@ func newRulesCmd(d *Deps) *cobra.Command {
 			return nil
 		}),
 	})
+	cmd.AddCommand(newRulesTestCmd(d))
 	return cmd
 }

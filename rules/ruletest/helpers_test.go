@@ -1,0 +1,5 @@
+package ruletest
+
+import "os"
+
+func readFile(p string) ([]byte, error) { return os.ReadFile(p) }
