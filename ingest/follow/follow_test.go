@@ -22,7 +22,9 @@ func appendFile(t *testing.T, path, s string) {
 
 type collect struct{ lines []string }
 
-func (c *collect) fn(l Line) { c.lines = append(c.lines, fmt.Sprintf("%s:%d %s", filepath.Base(l.Path), l.Num, l.Text)) }
+func (c *collect) fn(l Line) {
+	c.lines = append(c.lines, fmt.Sprintf("%s:%d %s", filepath.Base(l.Path), l.Num, l.Text))
+}
 
 // Lines written after the last poll and before a copytruncate are read from
 // the copy, before the live file restarts at 0.
