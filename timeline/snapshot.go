@@ -1,0 +1,83 @@
+package timeline
+
+import (
+	"sort"
+	"time"
+)
+
+// Snapshot returns what b has collected so far as a sorted Timeline, as
+// Timeline would, without consuming b: open bursts are closed in the copy
+// only, and b goes on collecting. The result shares nothing mutable with b
+// (event attribute maps are shared and must be treated as read-only, as
+// everywhere). Live followers call it to evaluate rules while data arrives.
+func (b *Builder) Snapshot() *Timeline {
+	tl := &Timeline{Events: make([]Event, 0, len(b.events)+len(b.open))}
+	tl.Events = append(tl.Events, b.events...)
+	keys := make([]string, 0, len(b.open))
+	for k := range b.open {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		ev := b.open[k].ev
+		ev.Evidence = append([]Evidence(nil), ev.Evidence...)
+		tl.Events = append(tl.Events, ev)
+	}
+	for _, s := range b.series {
+		c := &Series{Metric: s.Metric, Backend: s.Backend}
+		if s.counter != nil {
+			s.counter.normalize()
+			c.counter = &counter{base: s.counter.base, sorted: true, ents: append([]cent(nil), s.counter.ents...)}
+		} else {
+			c.points = append([]Point(nil), s.points...)
+			sort.SliceStable(c.points, func(i, j int) bool { return c.points[i].Time.Before(c.points[j].Time) })
+		}
+		tl.Series = append(tl.Series, c)
+	}
+	tl.sortAll()
+	return tl
+}
+
+// Forget drops what ended before t: closed events whose end (or time) is
+// before t, gauge points and counter seconds before t. Open bursts are kept
+// whole. A live follower calls it to keep memory bounded to a sliding
+// window.
+func (b *Builder) Forget(t time.Time) {
+	evs := b.events[:0]
+	for _, e := range b.events {
+		end := e.End
+		if end.IsZero() {
+			end = e.Time
+		}
+		if !end.Before(t) {
+			evs = append(evs, e)
+		}
+	}
+	clear(b.events[len(evs):])
+	b.events = evs
+	for k, s := range b.series {
+		if s.counter != nil {
+			c := s.counter
+			c.normalize()
+			cut := t.Unix() - c.base
+			i := sort.Search(len(c.ents), func(i int) bool { return int64(c.ents[i].off) >= cut })
+			if i > 0 {
+				c.ents = append(c.ents[:0:0], c.ents[i:]...)
+			}
+			if len(c.ents) == 0 {
+				delete(b.series, k)
+				b.last = nil
+			}
+			continue
+		}
+		sort.SliceStable(s.points, func(i, j int) bool { return s.points[i].Time.Before(s.points[j].Time) })
+		i := sort.Search(len(s.points), func(i int) bool { return !s.points[i].Time.Before(t) })
+		if i > 0 {
+			s.points = append(s.points[:0:0], s.points[i:]...)
+		}
+		if len(s.points) == 0 {
+			delete(b.series, k)
+			b.last = nil
+		}
+	}
+}
