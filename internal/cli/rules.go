@@ -28,5 +28,6 @@ func newRulesCmd(d *Deps) *cobra.Command {
 		}),
 	})
 	cmd.AddCommand(newRulesTestCmd(d))
+	cmd.AddCommand(newRulesRunCmd(d))
 	return cmd
 }
