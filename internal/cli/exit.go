@@ -12,4 +12,8 @@ const (
 	// ExitError: the run failed for another reason (an output file could not
 	// be written, an internal error).
 	ExitError = 3
+	// ExitGate: a gate stopped the pipeline: `tail --gate` saw a finding of
+	// that severity fire, or `gate drain` timed out (or will not drain in
+	// time).
+	ExitGate = 4
 )

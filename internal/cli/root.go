@@ -84,6 +84,11 @@ func MainWith(args []string, d *Deps) int {
 	if err == nil {
 		return ExitOK
 	}
+	var ce interface{ ExitCode() int }
+	if errors.As(err, &ce) {
+		fmt.Fprintln(d.IO.ErrOut, err)
+		return ce.ExitCode()
+	}
 	var fe *findingsError
 	if errors.As(err, &fe) {
 		fmt.Fprintln(d.IO.ErrOut, fe.msg)
@@ -175,5 +180,6 @@ citing its evidence as file:line.`,
 	root.AddCommand(newTimelineCmd(d, nil))
 	root.AddCommand(newFormatsCmd(d))
 	root.AddCommand(newRulesCmd(d))
+	root.AddCommand(newTailCmd(d))
 	return root
 }
