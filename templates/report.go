@@ -83,6 +83,11 @@ type Report struct {
 	Findings      []Finding `json:"findings"`
 	Checks        []Check   `json:"checks"`
 	Warnings      []Text    `json:"warnings"`
+	// Changes, ChangePoints and Correlation are filled by SetAnalysis
+	// (absent from JSON when it was not run or found nothing).
+	Changes      []SettingChange  `json:"changes,omitempty"`
+	ChangePoints []ChangePointRow `json:"changepoints,omitempty"`
+	Correlation  *CorrelationRow  `json:"correlation,omitempty"`
 }
 
 // Primary returns the most severe, most confident finding, or nil.

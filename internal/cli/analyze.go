@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/postmortem-tool/postmortem/correlate"
 	"github.com/postmortem-tool/postmortem/internal/pipeline"
 	"github.com/postmortem-tool/postmortem/templates"
 )
@@ -23,6 +24,7 @@ type AnalyzeOptions struct {
 	Redact   bool
 	FailOn   string
 	Args     []string
+	Metrics  metricsOptions
 }
 
 func newAnalyzeCmd(d *Deps, run func(context.Context, *AnalyzeOptions) error) *cobra.Command {
@@ -54,6 +56,7 @@ says so and lists what was checked.`,
 	}
 	o.Inputs.addFlags(cmd)
 	o.Rules.addFlags(cmd)
+	o.Metrics.addFlags(cmd)
 	f := cmd.Flags()
 	f.StringVarP(&o.Output, "output", "o", "", "write the draft to `FILE` instead of standard output")
 	f.StringArrayVar(&o.Format, "format", nil, "output format: md, json or html (default md); a PATH=NAME value forces an input's log format like --input-format")
@@ -119,6 +122,9 @@ func runAnalyze(ctx context.Context, d *Deps, o *AnalyzeOptions) error {
 	if cfg.Pack, err = o.Rules.pack(); err != nil {
 		return err
 	}
+	if err := o.Metrics.apply(d, &cfg); err != nil {
+		return err
+	}
 	res, err := pipeline.Run(ctx, cfg)
 	if err != nil {
 		return err
@@ -134,6 +140,7 @@ func runAnalyze(ctx context.Context, d *Deps, o *AnalyzeOptions) error {
 		Warnings: res.Warnings,
 		Redact:   o.Redact,
 	})
+	rep.SetAnalysis(correlate.Analyze(res.Timeline, correlate.AnalyzeOptions{}), res.Loc, o.Redact)
 	var buf bytes.Buffer
 	switch outFmt {
 	case "json":

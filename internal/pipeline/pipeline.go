@@ -51,6 +51,11 @@ type Config struct {
 	// Loki, config repositories). Each runs after the zone is known and
 	// adds its part to the merge.
 	Extra []ExtraSource
+	// Claim, if set, is shown every input stream with its first lines; a
+	// stream it claims is not parsed as a log and not listed as a source
+	// here: the claimer reads it itself (e.g. a metric file, through an
+	// ExtraSource). It is called from one goroutine, in input order.
+	Claim func(st *ingest.Stream, sample [][]byte) bool
 }
 
 // ExtraSource yields part of the timeline from something other than a log
@@ -103,14 +108,17 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	jobs := make([]*job, 0, len(streams))
 	zoneVotes := map[int]int{}
 	yearVotes := map[int]int{}
-	for i, st := range streams {
+	for _, st := range streams {
 		src := &timeline.Source{Path: st.Name, Backend: st.Backend}
-		j := &job{idx: i, stream: st, src: src}
+		j := &job{idx: len(jobs), stream: st, src: src}
 		if len(st.Files) > 0 {
 			j.mtime = st.Files[len(st.Files)-1].ModTime
 		}
 		j.offset = matchDuration(cfg.Offsets, st)
 		sample, err := st.Sample(40)
+		if err == nil && cfg.Claim != nil && cfg.Claim(st, sample) {
+			continue
+		}
 		if err != nil {
 			src.Warnings = append(src.Warnings, fmt.Sprintf("cannot read: %v", err))
 		}
