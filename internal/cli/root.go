@@ -181,5 +181,6 @@ citing its evidence as file:line.`,
 	root.AddCommand(newFormatsCmd(d))
 	root.AddCommand(newRulesCmd(d))
 	root.AddCommand(newTailCmd(d))
+	root.AddCommand(newGateCmd(d))
 	return root
 }
