@@ -222,3 +222,22 @@ func TestGateDrainUsage(t *testing.T) {
 		}
 	}
 }
+
+// The log source: LB controller lines with active_conn/new_conn gauges.
+func TestGateDrainFromLogs(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "lb", "lb.log")
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	now := time.Now().Format(time.RFC3339)
+	os.WriteFile(p, []byte(now+" [lb] backend=vm-a draining new_conn=0 active_conn=1197\n"), 0o644)
+	code, out := runGate("--backend", "vm-a", "--timeout", "1500ms", "--interval", "100ms", "--logs", dir)
+	t.Log(out)
+	if code != ExitGate || !strings.Contains(out, "active=1197 new=0") {
+		t.Fatalf("stuck drain: exit %d, want %d with active=1197", code, ExitGate)
+	}
+	os.WriteFile(p, []byte(now+" [lb] backend=vm-a draining new_conn=0 active_conn=0\n"), 0o644)
+	code, out = runGate("--backend", "vm-a", "--timeout", "5s", "--interval", "100ms", "--logs", dir)
+	if code != ExitOK || !strings.Contains(out, "vm-a drained") {
+		t.Fatalf("drained: exit %d\n%s", code, out)
+	}
+}

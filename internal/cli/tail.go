@@ -100,7 +100,7 @@ standard input; with -o it then writes the postmortem draft of what it saw.`,
 	f.StringVar(&o.OutFormat, "format", "md", "format of the -o draft: md, json or html")
 	f.BoolVar(&o.FromStart, "from-start", false, "read files that already exist from their first line (default: from their end)")
 	f.DurationVar(&o.Poll, "poll", 100*time.Millisecond, "how often followed files are checked")
-	f.DurationVar(&o.EvalEvery, "eval-every", time.Second, "how often rules are evaluated while data arrives")
+	f.DurationVar(&o.EvalEvery, "eval-every", 250*time.Millisecond, "how often rules are evaluated while data arrives (only when data arrived)")
 	f.DurationVar(&o.StatusEvery, "status-every", 10*time.Second, "how often status lines are printed off a terminal (0: never)")
 	f.DurationVar(&o.Keep, "window", 2*time.Hour, "sliding window of log time kept and evaluated")
 	f.DurationVar(&o.ResolveAfter, "resolve-after", 5*time.Minute, "a finding resolves when its last evidence is this much older than the newest line")
