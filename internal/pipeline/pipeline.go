@@ -45,8 +45,10 @@ type Config struct {
 	Pack *rules.Pack
 	// Window, when set, keeps only what falls inside it.
 	Window timeline.Window
-	// Progress, if set, is told the bytes read so far (from any goroutine).
-	Progress func(bytes int64)
+	// Progress, if set, is told how many more bytes were read: about every
+	// 4 MiB during a stream and the rest at its end. It is called from the
+	// parsing goroutines and must be safe for concurrent use.
+	Progress func(delta int64)
 	// Extra are sources other than log files (metrics servers and files,
 	// Loki, config repositories). Each runs after the zone is known and
 	// adds its part to the merge.
@@ -270,13 +272,22 @@ func parse(ctx context.Context, j *job, loc *time.Location, year int, cfg Config
 	b := timeline.NewBuilder(timeline.Options{})
 	sink := &countingSink{next: b, offset: j.offset, per: map[string]*fileCount{}}
 	unrec := map[string]int64{}
+	const progressEvery = 4 << 20
+	var pending, reported int64
 	stats, err := j.stream.Read(func(line []byte, pos timeline.Pos) {
 		if !p.Parse(line, pos, sink) {
 			unrec[pos.File]++
 		}
+		if cfg.Progress != nil {
+			if pending += int64(len(line)) + 1; pending >= progressEvery {
+				cfg.Progress(pending)
+				reported += pending
+				pending = 0
+			}
+		}
 	})
-	if cfg.Progress != nil {
-		cfg.Progress(stats.Bytes)
+	if cfg.Progress != nil && stats.Bytes > reported {
+		cfg.Progress(stats.Bytes - reported)
 	}
 	if err != nil {
 		j.src.Warnings = append(j.src.Warnings, err.Error())

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,5 +51,33 @@ func TestExtraSource(t *testing.T) {
 	}
 	if n := len(res.Sources); n != 2 {
 		t.Errorf("%d sources, want the log and prometheus", n)
+	}
+}
+
+// TestProgress: the deltas add up to the bytes read, and a big stream
+// reports more than once.
+func TestProgress(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "deploy.log")
+	line := "2026-05-01T14:00:00+09:00 [deploy] vm-a: still draining elapsed=300s new_conn=0 active_conn=1797\n"
+	var data []byte
+	for len(data) < 10<<20 {
+		data = append(data, line...)
+	}
+	if err := os.WriteFile(log, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reg, _ := builtin.Registry()
+	var sum, calls atomic.Int64
+	_, err := Run(context.Background(), Config{Inputs: []string{log}, Registry: reg,
+		Progress: func(d int64) { sum.Add(d); calls.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Load() != int64(len(data)) {
+		t.Errorf("progress summed to %d bytes, want %d", sum.Load(), len(data))
+	}
+	if calls.Load() < 2 {
+		t.Errorf("progress reported %d time(s) over 10 MiB, want several", calls.Load())
 	}
 }
