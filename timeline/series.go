@@ -152,17 +152,17 @@ func (s *Series) Resample(w Window, step time.Duration) []Point {
 	if step <= 0 || w.End.Before(w.Start) {
 		return nil
 	}
-	var out []Point
+	n := int(w.End.Sub(w.Start)/step) + 1
+	if s.counter != nil {
+		return s.counter.resample(w, step, n)
+	}
+	out := make([]Point, 0, n)
 	var carry *Point
 	pts := s.Points(Window{Start: time.Time{}, End: w.End})
 	i := 0
-	for t := w.Start; !t.After(w.End); t = t.Add(step) {
+	for k := 0; k < n; k++ {
+		t := w.Start.Add(time.Duration(k) * step)
 		end := t.Add(step - time.Nanosecond)
-		if s.counter != nil {
-			bucket := Window{Start: t, End: end}
-			out = append(out, Point{Time: t, Value: s.Sum(bucket) / step.Seconds()})
-			continue
-		}
 		for i < len(pts) && !pts[i].Time.After(end) {
 			p := pts[i]
 			carry = &p
@@ -293,6 +293,34 @@ func (c *counter) merge(o *counter) {
 		}
 	}
 	c.ents = out
+}
+
+// resample sums the counter into n buckets of step from w.Start in one pass
+// and returns per-second rates.
+func (c *counter) resample(w Window, step time.Duration, n int) []Point {
+	sums := make([]float64, n)
+	c.normalize()
+	if len(c.ents) > 0 {
+		from := w.Start.Unix() - c.base
+		lo := sort.Search(len(c.ents), func(i int) bool { return int64(c.ents[i].off) >= from })
+		startNs := w.Start.UnixNano()
+		for _, e := range c.ents[lo:] {
+			ns := (c.base+int64(e.off))*int64(time.Second) - startNs
+			if ns < 0 {
+				continue
+			}
+			k := int(ns / int64(step))
+			if k >= n {
+				break
+			}
+			sums[k] += float64(e.sum)
+		}
+	}
+	out := make([]Point, n)
+	for k := range out {
+		out[k] = Point{Time: w.Start.Add(time.Duration(k) * step), Value: sums[k] / step.Seconds()}
+	}
+	return out
 }
 
 func (c *counter) span() Window {
