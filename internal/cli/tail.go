@@ -18,6 +18,7 @@ import (
 
 	"github.com/postmortem-tool/postmortem/ingest"
 	"github.com/postmortem-tool/postmortem/ingest/follow"
+	"github.com/postmortem-tool/postmortem/ingest/lokipush"
 	"github.com/postmortem-tool/postmortem/internal/live"
 	"github.com/postmortem-tool/postmortem/internal/pipeline"
 	"github.com/postmortem-tool/postmortem/parsers/builtin"
@@ -49,6 +50,19 @@ type TailOptions struct {
 	// Fired, when set, is told each change after it is printed
 	// (benchmarks).
 	Fired func(live.Change)
+	// Listen is the address of the Loki push receiver ("" for none).
+	Listen string
+	// ListenAny allows a Listen address that is not loopback.
+	ListenAny bool
+	// PushToken is the bearer token pushes must carry ("" for none;
+	// $POSTMORTEM_PUSH_TOKEN when empty).
+	PushToken string
+	// PushMaxBody bounds a push request body; its decoded size is bounded
+	// to 8 times as much.
+	PushMaxBody int64
+	// PushReady, when set, is told the receiver's address once it listens
+	// (tests).
+	PushReady func(addr string)
 }
 
 // gateError says a --gate severity was reached; it maps to ExitGate.
@@ -62,7 +76,7 @@ func (e *gateError) ExitCode() int { return ExitGate }
 func newTailCmd(d *Deps) *cobra.Command {
 	o := &TailOptions{}
 	cmd := &cobra.Command{
-		Use:   "tail PATH...",
+		Use:   "tail [PATH...]",
 		Short: "Watch logs live during a deploy: fire rules as they match, show backend status, gate the pipeline",
 		Long: `tail follows files, directories and globs (also files and folders that appear
 later, and across rename, copytruncate and delete+recreate rotation without
@@ -81,9 +95,12 @@ standard input; with -o it then writes the postmortem draft of what it saw.`,
 		Example: `  postmortem tail /var/log/haproxy.log '/var/log/nginx/*/error.log' deploy.log
   postmortem tail --gate critical --for 30m -o draft.md logs/
   kubectl logs -f deploy/edge | postmortem tail --gate critical -`,
-		Args: cobra.MinimumNArgs(1),
+		Args: cobra.ArbitraryArgs,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			o.Args = args
+			if tailHook != nil {
+				tailHook(o)
+			}
 			return runTail(cmd.Context(), d, o)
 		}),
 	}
@@ -104,6 +121,10 @@ standard input; with -o it then writes the postmortem draft of what it saw.`,
 	f.DurationVar(&o.StatusEvery, "status-every", 10*time.Second, "how often status lines are printed off a terminal (0: never)")
 	f.DurationVar(&o.Keep, "window", 2*time.Hour, "sliding window of log time kept and evaluated")
 	f.DurationVar(&o.ResolveAfter, "resolve-after", 5*time.Minute, "a finding resolves when its last evidence is this much older than the newest line")
+	f.StringVar(&o.Listen, "listen", "", "receive Loki pushes (POST /loki/api/v1/push) on `HOST:PORT`, e.g. 127.0.0.1:3100; loopback only unless --listen-any")
+	f.BoolVar(&o.ListenAny, "listen-any", false, "allow --listen on an address that is not loopback")
+	f.StringVar(&o.PushToken, "push-token", "", "bearer token pushes must carry (default: $"+pushEnvToken+"; none if empty)")
+	f.Int64Var(&o.PushMaxBody, "push-max-bytes", 8<<20, "largest push request body accepted (decoded: 8 times as much)")
 	return cmd
 }
 
@@ -121,6 +142,17 @@ func runTail(ctx context.Context, d *Deps, o *TailOptions) error {
 	case "md", "json", "html":
 	default:
 		return usagef("--format %q: expected md, json or html", o.OutFormat)
+	}
+	if len(o.Args) == 0 && o.Listen == "" {
+		return usagef("tail: give a PATH to follow, - for standard input, or --listen to receive Loki pushes")
+	}
+	if o.Listen != "" {
+		if err := checkListen(o.Listen, o.ListenAny); err != nil {
+			return err
+		}
+		if o.PushMaxBody <= 0 {
+			return usagef("--push-max-bytes must be positive")
+		}
 	}
 	if o.EvalEvery <= 0 || o.Poll <= 0 {
 		return usagef("--eval-every and --poll must be positive")
@@ -177,9 +209,17 @@ func runTail(ctx context.Context, d *Deps, o *TailOptions) error {
 		}
 		files = append(files, a)
 	}
+	pushed := newPushSource()
+	fileBackend := relBackend(files)
 	eng := live.New(live.Config{
 		Registry: reg, Formats: formats, Backends: backends, Zone: zone, Pack: pack,
-		Keep: o.Keep, ResolveAfter: o.ResolveAfter, BackendOf: relBackend(files),
+		Keep: o.Keep, ResolveAfter: o.ResolveAfter,
+		BackendOf: func(p string) string {
+			if b, ok := pushed.backendOf(p); ok {
+				return b
+			}
+			return fileBackend(p)
+		},
 	})
 	feed := func(p string, line []byte, num int64) {
 		eng.Line(p, line, num)
@@ -202,6 +242,18 @@ func runTail(ctx context.Context, d *Deps, o *TailOptions) error {
 			defer wg.Done()
 			_ = fol.Run(fctx, func(l follow.Line) { feed(l.Path, l.Text, l.Num) })
 		}()
+	}
+	if o.Listen != "" {
+		if err := pushed.start(o.Listen, pushToken(o.PushToken), o.PushMaxBody, feed, d.IO.ErrOut); err != nil {
+			fcancel()
+			wg.Wait()
+			return err
+		}
+		defer pushed.stop()
+		fmt.Fprintf(d.IO.ErrOut, "postmortem: tail: receiving Loki pushes on http://%s%s\n", pushed.addr(), lokipush.Path)
+		if o.PushReady != nil {
+			o.PushReady(pushed.addr())
+		}
 	}
 	stdinDone := make(chan struct{})
 	if stdin {
@@ -248,7 +300,7 @@ loop:
 			reason = "time limit reached"
 			break loop
 		case <-stdinDone:
-			if len(files) == 0 {
+			if len(files) == 0 && o.Listen == "" {
 				reason = "end of standard input"
 				break loop
 			}
@@ -262,6 +314,7 @@ loop:
 	}
 	fcancel()
 	wg.Wait()
+	pushed.stop()
 	if gateHit == nil {
 		eng.Flush()
 		eval()
@@ -273,6 +326,10 @@ loop:
 	if fol != nil {
 		st := fol.Stats()
 		fmt.Fprintf(d.IO.ErrOut, "postmortem: tail read %d line(s); %d rotation(s), %d truncation(s), %d over-long line(s) skipped\n", st.Lines, st.Rotations, st.Truncates, st.Skipped)
+	}
+	if o.Listen != "" {
+		n, skipped, streams := pushed.stats()
+		fmt.Fprintf(d.IO.ErrOut, "postmortem: tail received %d pushed line(s) in %d stream(s); %d over-long line(s) skipped\n", n, streams, skipped)
 	}
 	if o.Output != "" {
 		if err := writeTailDraft(d, eng, o); err != nil {
