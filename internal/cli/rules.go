@@ -29,5 +29,6 @@ func newRulesCmd(d *Deps) *cobra.Command {
 	})
 	cmd.AddCommand(newRulesTestCmd(d))
 	cmd.AddCommand(newRulesRunCmd(d))
+	cmd.AddCommand(newRulesExportCmd(d))
 	return cmd
 }
