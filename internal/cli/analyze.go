@@ -141,6 +141,12 @@ func runAnalyze(ctx context.Context, d *Deps, o *AnalyzeOptions) error {
 		Redact:   o.Redact,
 	})
 	rep.SetAnalysis(correlate.Analyze(res.Timeline, correlate.AnalyzeOptions{}), res.Loc, o.Redact)
+	// Charts go into the HTML page, or beside a Markdown file written with
+	// -o; Markdown to standard output gets none.
+	var charts []templates.Chart
+	if outFmt == "html" || (outFmt == "md" && o.Output != "") {
+		charts = templates.Charts(res.Timeline, rep, res.Loc)
+	}
 	var buf bytes.Buffer
 	switch outFmt {
 	case "json":
@@ -151,8 +157,16 @@ func runAnalyze(ctx context.Context, d *Deps, o *AnalyzeOptions) error {
 		if err := tmpl.Execute(&buf, rep); err != nil {
 			return err
 		}
+		if outFmt == "md" && len(charts) > 0 {
+			for _, c := range charts {
+				if err := d.WriteFile(templates.ChartFile(o.Output, c), c.SVG); err != nil {
+					return err
+				}
+			}
+			buf.Write(templates.ChartsMarkdown(o.Output, charts))
+		}
 		if outFmt == "html" {
-			html, err := templates.RenderHTML(buf.Bytes())
+			html, err := templates.RenderHTMLCharts(buf.Bytes(), charts)
 			if err != nil {
 				return err
 			}
