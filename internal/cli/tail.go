@@ -21,6 +21,7 @@ import (
 	"github.com/postmortem-tool/postmortem/ingest/lokipush"
 	"github.com/postmortem-tool/postmortem/internal/live"
 	"github.com/postmortem-tool/postmortem/internal/pipeline"
+	"github.com/postmortem-tool/postmortem/metrics"
 	"github.com/postmortem-tool/postmortem/parsers/builtin"
 	"github.com/postmortem-tool/postmortem/rules"
 	"github.com/postmortem-tool/postmortem/templates"
@@ -63,6 +64,12 @@ type TailOptions struct {
 	// PushReady, when set, is told the receiver's address once it listens
 	// (tests).
 	PushReady func(addr string)
+	// PromURL is the Prometheus polled every Interval ("" for none), with
+	// the query set of analyze extended by the Queries files.
+	PromURL       string
+	PromTokenFile string
+	Queries       []string
+	Interval      time.Duration
 }
 
 // gateError says a --gate severity was reached; it maps to ExitGate.
@@ -125,6 +132,10 @@ standard input; with -o it then writes the postmortem draft of what it saw.`,
 	f.BoolVar(&o.ListenAny, "listen-any", false, "allow --listen on an address that is not loopback")
 	f.StringVar(&o.PushToken, "push-token", "", "bearer token pushes must carry (default: $"+pushEnvToken+"; none if empty)")
 	f.Int64Var(&o.PushMaxBody, "push-max-bytes", 8<<20, "largest push request body accepted (decoded: 8 times as much)")
+	f.StringVar(&o.PromURL, "prometheus", "", "poll this Prometheus `URL` every --interval with the metric query set of analyze")
+	f.StringVar(&o.PromTokenFile, "prometheus-bearer-token-file", "", "send the bearer token in `FILE` to Prometheus")
+	f.StringArrayVar(&o.Queries, "queries", nil, "YAML `FILE` that extends (or with replace: true replaces) the default metric query set; repeatable")
+	f.DurationVar(&o.Interval, "interval", 10*time.Second, "how often --prometheus is polled")
 	return cmd
 }
 
@@ -143,8 +154,15 @@ func runTail(ctx context.Context, d *Deps, o *TailOptions) error {
 	default:
 		return usagef("--format %q: expected md, json or html", o.OutFormat)
 	}
-	if len(o.Args) == 0 && o.Listen == "" {
-		return usagef("tail: give a PATH to follow, - for standard input, or --listen to receive Loki pushes")
+	if len(o.Args) == 0 && o.Listen == "" && o.PromURL == "" {
+		return usagef("tail: give a PATH to follow, - for standard input, --listen to receive Loki pushes, or --prometheus to poll")
+	}
+	var prom *metrics.Source
+	if o.PromURL != "" {
+		var err error
+		if prom, err = newTailProm(d, o); err != nil {
+			return err
+		}
 	}
 	if o.Listen != "" {
 		if err := checkListen(o.Listen, o.ListenAny); err != nil {
@@ -255,6 +273,13 @@ func runTail(ctx context.Context, d *Deps, o *TailOptions) error {
 			o.PushReady(pushed.addr())
 		}
 	}
+	if prom != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pollProm(fctx, prom, eng, o.Interval, d.Now, d.IO.ErrOut)
+		}()
+	}
 	stdinDone := make(chan struct{})
 	if stdin {
 		go func() {
@@ -300,7 +325,7 @@ loop:
 			reason = "time limit reached"
 			break loop
 		case <-stdinDone:
-			if len(files) == 0 && o.Listen == "" {
+			if len(files) == 0 && o.Listen == "" && prom == nil {
 				reason = "end of standard input"
 				break loop
 			}

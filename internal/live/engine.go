@@ -91,6 +91,7 @@ type stream struct {
 	failed   bool
 	detected bool
 	hints    parsers.Hints
+	last     map[seriesKey]int64 // newest point per series (Add)
 }
 
 type pendingLine struct {
