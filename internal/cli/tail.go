@@ -294,7 +294,7 @@ func runTail(ctx context.Context, d *Deps, o *TailOptions) error {
 		timeout = tm.C
 	}
 
-	v := &tailView{d: d, tty: d.IO.IsTerminal != nil && d.IO.IsTerminal(), statusEvery: o.StatusEvery}
+	v := &tailView{d: d, tty: d.IO.IsTerminal != nil && d.IO.IsTerminal(), statusEvery: o.StatusEvery, recent: pushed.text}
 	evalTick := time.NewTicker(o.EvalEvery)
 	defer evalTick.Stop()
 	var gateHit *rules.Finding
@@ -357,7 +357,7 @@ loop:
 		fmt.Fprintf(d.IO.ErrOut, "postmortem: tail received %d pushed line(s) in %d stream(s); %d over-long line(s) skipped\n", n, streams, skipped)
 	}
 	if o.Output != "" {
-		if err := writeTailDraft(d, eng, o); err != nil {
+		if err := writeTailDraft(d, eng, o, pushed.text); err != nil {
 			return err
 		}
 	}
@@ -430,9 +430,9 @@ func readLines(r io.Reader, fn func(line []byte, num int64)) {
 	}
 }
 
-func writeTailDraft(d *Deps, eng *live.Engine, o *TailOptions) error {
+func writeTailDraft(d *Deps, eng *live.Engine, o *TailOptions, recent lineLookup) error {
 	tl, srcs, res := eng.Snapshot()
-	fillEvidence(&res)
+	fillEvidence(&res, recent)
 	rep := templates.NewReport(templates.Input{
 		Title:    "",
 		Loc:      eng.Loc(),
@@ -480,13 +480,13 @@ func zoneOffset(loc *time.Location, at time.Time) int {
 // re-reading them from the followed files (best effort: a file rotated
 // since may hold other lines at those numbers, and standard input cannot
 // be re-read).
-func fillEvidence(r *rules.Result) {
+func fillEvidence(r *rules.Result, recent lineLookup) {
 	for i := range r.Findings {
-		fillFinding(&r.Findings[i])
+		fillFinding(&r.Findings[i], recent)
 	}
 }
 
-func fillFinding(f *rules.Finding) {
+func fillFinding(f *rules.Finding, recent lineLookup) {
 	want := map[string][]int64{}
 	evs := []*rules.Evidence{}
 	for i := range f.Evidence {
@@ -496,6 +496,12 @@ func fillFinding(f *rules.Finding) {
 		evs = append(evs, f.Trigger)
 	}
 	for _, ev := range evs {
+		if ev.Text == "" && recent != nil && ev.Pos.Line > 0 {
+			if text, ok := recent(ev.Pos.File, ev.Pos.Line); ok {
+				ev.Text = text
+				continue
+			}
+		}
 		if ev.Text == "" && ev.Pos.File != "" && ev.Pos.File != "-" && ev.Pos.Line > 0 {
 			want[ev.Pos.File] = append(want[ev.Pos.File], ev.Pos.Line)
 		}
@@ -522,6 +528,7 @@ type tailView struct {
 	lastBlock   []string
 	lastPrint   time.Time
 	lastLine    map[string]string
+	recent      lineLookup // lines that cannot be re-read (pushed)
 }
 
 // clear erases the status block on a terminal.
@@ -535,7 +542,7 @@ func (v *tailView) clear() {
 func (v *tailView) change(c live.Change, loc *time.Location) {
 	v.clear()
 	f := c.Finding
-	fillFinding(&f)
+	fillFinding(&f, v.recent)
 	w := v.d.IO.Out
 	if c.Resolved {
 		fmt.Fprintf(w, "RESOLVED %s %s backend=%s start=%s end=%s\n", f.Severity, f.Rule, orDash(f.Backend),

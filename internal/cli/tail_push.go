@@ -47,6 +47,7 @@ func checkListen(addr string, any bool) error {
 type pushSource struct {
 	mu       sync.Mutex
 	nums     map[string]int64
+	recent   map[string]*recentLines
 	backends map[string]string
 	lines    int64
 	skipped  int64
@@ -56,7 +57,32 @@ type pushSource struct {
 }
 
 func newPushSource() *pushSource {
-	return &pushSource{nums: map[string]int64{}, backends: map[string]string{}}
+	return &pushSource{nums: map[string]int64{}, backends: map[string]string{}, recent: map[string]*recentLines{}}
+}
+
+// lineLookup returns the text of line num of the stream file, if kept.
+type lineLookup func(file string, num int64) (string, bool)
+
+// recentN is how many of its latest lines a pushed stream keeps for
+// quoting evidence (a pushed line cannot be re-read like a file's).
+const recentN = 2048
+
+// recentLines keeps the latest recentN lines of a stream by number.
+type recentLines struct {
+	nums  [recentN]int64
+	texts [recentN]string
+}
+
+// text returns line num of a pushed stream if it is among its latest
+// recentN lines.
+func (p *pushSource) text(file string, num int64) (string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := p.recent[file]
+	if r == nil || num <= 0 || r.nums[num%recentN] != num {
+		return "", false
+	}
+	return r.texts[num%recentN], true
 }
 
 // backendOf returns the backend the labels of a pushed stream name, and
@@ -93,6 +119,13 @@ func (p *pushSource) start(addr, token string, maxBody int64, feed func(path str
 				}
 				p.nums[name]++
 				num := p.nums[name]
+				r := p.recent[name]
+				if r == nil {
+					r = &recentLines{}
+					p.recent[name] = r
+				}
+				// A copy: the line must not pin the decoded request.
+				r.nums[num%recentN], r.texts[num%recentN] = num, strings.Clone(line)
 				p.lines++
 				p.mu.Unlock()
 				feed(name, []byte(line), num)

@@ -115,6 +115,12 @@ func TestTailPushGateHardCut(t *testing.T) {
 	if !strings.Contains(out.String(), `loki:{filename="`) {
 		t.Errorf("evidence does not name the pushed stream")
 	}
+	// Evidence cited by position only is quoted from the lines kept.
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(l, "  evidence [") && strings.Contains(l, "loki:{") && strings.HasSuffix(l, " ") {
+			t.Errorf("evidence without its text: %s", l)
+		}
+	}
 }
 
 // mainWithTail runs the CLI with args after letting set adjust the tail
