@@ -211,8 +211,8 @@ func Render(c Chart) []byte {
 		b.WriteString(`<text x="` + num(lx+16) + `" y="` + num(ly-4) + `" fill="#1f2328">` + esc(l.Name) + "</text>\n")
 		lx += 28 + 6.5*float64(len([]rune(l.Name)))
 	}
-	if len(c.Markers) > 0 {
-		b.WriteString(`<text x="` + num(lx) + `" y="` + num(ly-4) + `" fill="#59636e">dashed: setting change (purple), state change (orange); shaded: finding</text>` + "\n")
+	if len(c.Markers) > 0 || len(c.Bands) > 0 {
+		b.WriteString(`<text x="` + num(w-padRight) + `" y="18" text-anchor="end" fill="#59636e">dashed: setting change (purple), state change (orange); shaded: finding</text>` + "\n")
 	}
 	b.WriteString("</svg>\n")
 	return b.Bytes()
