@@ -31,6 +31,11 @@ type Source struct {
 	BackendLabel string
 	// MaxStreamLines bounds the lines kept per stream (default 2,000,000).
 	MaxStreamLines int
+	// InferZone, when the run's zone was not chosen from anything (no log
+	// files, no --tz), reads zone-less timestamps in the UTC offset most
+	// streams state in their zoned timestamps, as the pipeline does for
+	// files, and says so in a warning.
+	InferZone bool
 }
 
 // sampleLines is how many first lines of a stream format detection sees.
@@ -101,9 +106,37 @@ func (s *Source) Run(ctx context.Context, loc *time.Location, logWin timeline.Wi
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	type detected struct {
+		d  parsers.Detection
+		ok bool
+	}
+	dets := make([]detected, len(keys))
+	votes := map[int]int{}
+	for i, k := range keys {
+		sb := bufs[k]
+		n := min(len(sb.lines), sampleLines)
+		sample := make([][]byte, n)
+		for j := 0; j < n; j++ {
+			sample[j] = []byte(sb.lines[j].Line)
+		}
+		dets[i].d, dets[i].ok = s.Registry.Detect(sample)
+		if dets[i].ok && dets[i].d.Hints.ZoneOK {
+			votes[dets[i].d.Hints.Zone]++
+		}
+	}
+	if s.InferZone && len(votes) > 0 {
+		best, bn := 0, -1
+		for z, n := range votes {
+			if n > bn || (n == bn && z < best) {
+				best, bn = z, n
+			}
+		}
+		loc = time.FixedZone(offsetName(best), best)
+		warns = append(warns, fmt.Sprintf("loki: zone-less timestamps of Loki streams read as %s, the offset %d stream(s) state (override with --tz)", loc, bn))
+	}
 	b := timeline.NewBuilder(timeline.Options{})
 	var srcs []timeline.Source
-	for _, k := range keys {
+	for i, k := range keys {
 		sb := bufs[k]
 		path := "loki:" + k
 		src := timeline.Source{Path: path, Lines: int64(len(sb.lines)), Skipped: sb.skipped}
@@ -113,12 +146,7 @@ func (s *Source) Run(ctx context.Context, loc *time.Location, logWin timeline.Wi
 		if sb.skipped > 0 {
 			src.Warnings = append(src.Warnings, fmt.Sprintf("%d line(s) over the per-stream limit skipped", sb.skipped))
 		}
-		n := min(len(sb.lines), sampleLines)
-		sample := make([][]byte, n)
-		for i := 0; i < n; i++ {
-			sample[i] = []byte(sb.lines[i].Line)
-		}
-		d, ok := s.Registry.Detect(sample)
+		d, ok := dets[i].d, dets[i].ok
 		if !ok {
 			src.Format = "unknown"
 			src.Warnings = append(src.Warnings, "format not recognised from its first lines: skipped")
@@ -132,8 +160,8 @@ func (s *Source) Run(ctx context.Context, loc *time.Location, logWin timeline.Wi
 		}
 		p := d.Format.New(parsers.Config{Loc: loc, Year: year, Backend: src.Backend, Path: path})
 		cs := &countSink{next: b}
-		for i, e := range sb.lines {
-			if !p.Parse([]byte(e.Line), timeline.Pos{File: path, Line: int64(i + 1)}, cs) {
+		for j, e := range sb.lines {
+			if !p.Parse([]byte(e.Line), timeline.Pos{File: path, Line: int64(j + 1)}, cs) {
 				src.Unrecognized++
 			}
 		}
@@ -160,4 +188,13 @@ func (c *countSink) Event(e timeline.Event) {
 func (c *countSink) Sample(s timeline.Sample) {
 	c.samples++
 	c.next.Sample(s)
+}
+
+// offsetName formats an offset in seconds as +HH:MM.
+func offsetName(secs int) string {
+	sign := byte('+')
+	if secs < 0 {
+		sign, secs = '-', -secs
+	}
+	return fmt.Sprintf("%c%02d:%02d", sign, secs/3600, secs%3600/60)
 }

@@ -25,12 +25,13 @@ type AnalyzeOptions struct {
 	FailOn   string
 	Args     []string
 	Metrics  metricsOptions
+	Loki     lokiOptions
 }
 
 func newAnalyzeCmd(d *Deps, run func(context.Context, *AnalyzeOptions) error) *cobra.Command {
 	o := &AnalyzeOptions{}
 	cmd := &cobra.Command{
-		Use:   "analyze PATH...",
+		Use:   "analyze [PATH...]",
 		Short: "Review an incident: timeline, classified failure with evidence, postmortem draft",
 		Long: `analyze reads every input (files, directories, globs, rotated and compressed
 sets, or - for standard input), detects each log format, merges everything into
@@ -44,8 +45,9 @@ says so and lists what was checked.`,
   postmortem analyze --format html -o report.html incident/
   postmortem analyze --tz Asia/Seoul --offset haproxy.log=-2s incident/
   postmortem analyze --rules our-rules/ --fail-on critical incident/
-  zcat nginx-error.log.gz | postmortem analyze -`,
-		Args: cobra.MinimumNArgs(1),
+  zcat nginx-error.log.gz | postmortem analyze -
+  postmortem analyze --loki http://loki:3100 --logql '{job=~"nginx|haproxy"}' --from 2026-05-01T14:00:00+09:00 --to 2026-05-01T15:00:00+09:00`,
+		Args: cobra.ArbitraryArgs,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			o.Args = args
 			if run != nil {
@@ -57,6 +59,7 @@ says so and lists what was checked.`,
 	o.Inputs.addFlags(cmd)
 	o.Rules.addFlags(cmd)
 	o.Metrics.addFlags(cmd)
+	o.Loki.addFlags(cmd)
 	f := cmd.Flags()
 	f.StringVarP(&o.Output, "output", "o", "", "write the draft to `FILE` instead of standard output")
 	f.StringArrayVar(&o.Format, "format", nil, "output format: md, json or html (default md); a PATH=NAME value forces an input's log format like --input-format")
@@ -115,7 +118,7 @@ func runAnalyze(ctx context.Context, d *Deps, o *AnalyzeOptions) error {
 			return usagef("%v", err)
 		}
 	}
-	cfg, err := o.Inputs.config(d, o.Args)
+	cfg, err := o.Inputs.config(d, o.Loki.args(o.Args))
 	if err != nil {
 		return err
 	}
@@ -123,6 +126,9 @@ func runAnalyze(ctx context.Context, d *Deps, o *AnalyzeOptions) error {
 		return err
 	}
 	if err := o.Metrics.apply(d, &cfg); err != nil {
+		return err
+	}
+	if err := o.Loki.apply(d, &cfg, len(o.Args) == 0); err != nil {
 		return err
 	}
 	res, err := pipeline.Run(ctx, cfg)

@@ -25,12 +25,13 @@ type RulesRunOptions struct {
 	Samples    int
 	NoProgress bool
 	Args       []string
+	Loki       lokiOptions
 }
 
 func newRulesRunCmd(d *Deps) *cobra.Command {
 	o := &RulesRunOptions{}
 	cmd := &cobra.Command{
-		Use:   "run PATH...",
+		Use:   "run [PATH...]",
 		Short: "Run rule packs over archived logs and report, per rule, how often and where it matched",
 		Long: `run reads archives (directories of rotated, gzip- or zstd-compressed logs over
 days and hosts; files are read in parallel) and runs the rule packs over them.
@@ -43,7 +44,7 @@ terminal; nothing is drawn otherwise.`,
 		Example: `  postmortem rules run /var/log/archive/
   postmortem rules run --rules team-rules/ --format json archive/ > matches.json
   postmortem rules run --format junit -o rules.xml --fail-on critical archive/`,
-		Args: cobra.MinimumNArgs(1),
+		Args: cobra.ArbitraryArgs,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			o.Args = args
 			return runRulesRun(cmd.Context(), d, o)
@@ -51,6 +52,7 @@ terminal; nothing is drawn otherwise.`,
 	}
 	o.Inputs.addFlags(cmd)
 	o.Rules.addFlags(cmd)
+	o.Loki.addFlags(cmd)
 	f := cmd.Flags()
 	f.StringVar(&o.Format, "format", "table", "output format: table, json or junit")
 	f.StringVarP(&o.Output, "output", "o", "", "write the report to `FILE` instead of standard output")
@@ -85,8 +87,11 @@ func runRulesRun(ctx context.Context, d *Deps, o *RulesRunOptions) error {
 	if o.Samples < 0 {
 		return usagef("--samples %d: expected 0 or more", o.Samples)
 	}
-	cfg, err := o.Inputs.config(d, o.Args)
+	cfg, err := o.Inputs.config(d, o.Loki.args(o.Args))
 	if err != nil {
+		return err
+	}
+	if err := o.Loki.apply(d, &cfg, len(o.Args) == 0); err != nil {
 		return err
 	}
 	if cfg.Pack, err = o.Rules.pack(); err != nil {
