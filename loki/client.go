@@ -120,6 +120,7 @@ func (c *Client) QueryRange(ctx context.Context, q string, start, end time.Time,
 	from := start
 	var lastTS int64 = -1
 	seenAtLast := map[string]bool{}
+	stalled := 0
 	for {
 		body, err := c.get(ctx, q, from, end, &st)
 		if err != nil {
@@ -192,6 +193,14 @@ func (c *Client) QueryRange(ctx context.Context, q string, start, end time.Time,
 		}
 		if n < c.limit() || pageMax < 0 {
 			return st, nil
+		}
+		if fresh == 0 {
+			stalled++
+		} else {
+			stalled = 0
+		}
+		if pageMax < lastTS || stalled > 2 {
+			return st, fmt.Errorf("loki: paging made no progress at %s: the server ignores the start parameter or repeats a page", time.Unix(0, lastTS).UTC().Format(time.RFC3339Nano))
 		}
 		if newLast == lastTS {
 			for id := range nextSeen {

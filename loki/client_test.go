@@ -187,3 +187,20 @@ func TestQueryRangeErrorBodies(t *testing.T) {
 		})
 	}
 }
+
+// A server that ignores start and answers the same full page forever must
+// not keep the client paging.
+func TestQueryRangeStopsWhenPagingCannotAdvance(t *testing.T) {
+	f, srv := newFake(t, nil)
+	f.fail = func(_ int, w http.ResponseWriter) bool {
+		fmt.Fprintf(w, `{"status":"success","data":{"resultType":"streams","result":[{"stream":{"job":"nginx"},"values":[["%d","same line"]]}]}}`, t0.UnixNano())
+		return true
+	}
+	got, st, err := collect(t, &Client{URL: srv.URL, Limit: 1}, t0, t0.Add(time.Hour))
+	if err == nil || !strings.Contains(err.Error(), "paging made no progress") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(got) != 1 || st.Pages > 5 {
+		t.Errorf("got %v in %d pages", got, st.Pages)
+	}
+}
