@@ -369,6 +369,12 @@ func (x *rctx) build() (alert, bool) {
 }
 
 func joinOp(x *rctx, c *rulefmt.Condition) string {
+	if c.Join == rulefmt.JoinSame {
+		if loose := x.looseLeaf(c); loose != "" {
+			x.approx(c.Name, "joined on any backend, because its part "+loose+" is not tied to the anchor's backend (join "+string(x.leafJoin(c, loose))+")")
+			return "and on()"
+		}
+	}
 	switch c.Join {
 	case rulefmt.JoinSame:
 		return "and on(backend)"
@@ -376,6 +382,43 @@ func joinOp(x *rctx, c *rulefmt.Condition) string {
 		x.approx(c.Name, "join prefer_same (the anchor's backend, else any) exported as any backend")
 	}
 	return "and on()"
+}
+
+// looseLeaf returns the name of the first sub-condition of a composite c
+// whose own join is not "same" and which the target can express, or "".
+func (x *rctx) looseLeaf(c *rulefmt.Condition) string {
+	for _, s := range c.Of {
+		if s.Join != rulefmt.JoinSame && len(s.Of) == 0 && x.expressible(s) {
+			return s.Name
+		}
+		if n := x.looseLeaf(s); n != "" {
+			return n
+		}
+	}
+	return ""
+}
+
+func (x *rctx) leafJoin(c *rulefmt.Condition, name string) rulefmt.Join {
+	for _, s := range c.Of {
+		if s.Name == name {
+			return s.Join
+		}
+		if j := x.leafJoin(s, name); j != "" {
+			return j
+		}
+	}
+	return ""
+}
+
+// expressible reports, without recording notes, whether the target can
+// express leaf condition c.
+func (x *rctx) expressible(c *rulefmt.Condition) bool {
+	if c.Type == rulefmt.CondAbsent {
+		return false
+	}
+	probe := &rctx{rule: x.rule, tr: x.tr}
+	_, _, ok := x.tr.leaf(probe, c)
+	return ok
 }
 
 // cond translates a condition of any type; it records notes for parts left
