@@ -2,17 +2,16 @@ package metrics_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/postmortem-tool/postmortem/internal/promtest"
 
 	"github.com/postmortem-tool/postmortem/internal/cli"
 )
@@ -128,14 +127,8 @@ func checkTimewaitLag(t *testing.T, r report) {
 // checks that analyze --prometheus finds the TIME_WAIT change point and its
 // lag after the keepalive change found in the deploy log.
 func TestRealPrometheus(t *testing.T) {
-	prom, err1 := exec.LookPath("prometheus")
-	promtool, err2 := exec.LookPath("promtool")
-	if err1 != nil || err2 != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("prometheus/promtool missing in CI: %v %v", err1, err2)
-		}
-		t.Skip("prometheus or promtool not installed (install the Debian prometheus package)")
-	}
+	bins := promtest.Need(t, "prometheus", "promtool")
+	prom, promtool := bins[0], bins[1]
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", "testdata/timewait.om", data).CombinedOutput()
@@ -146,40 +139,7 @@ func TestRealPrometheus(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte("global:\n  scrape_interval: 1m\nscrape_configs: []\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, prom, "--config.file="+cfg, "--storage.tsdb.path="+data,
-		"--storage.tsdb.retention.time=100y", "--web.listen-address="+addr, "--log.level=warn")
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	}()
-	url := "http://" + addr
-	ready := false
-	for i := 0; i < 150 && !ready; i++ {
-		resp, err := http.Get(url + "/-/ready")
-		if err == nil {
-			ready = resp.StatusCode == http.StatusOK
-			resp.Body.Close()
-		}
-		if !ready {
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
-	if !ready {
-		t.Fatalf("prometheus not ready at %s\n%s", url, logs.String())
-	}
+	url := promtest.Start(t, prom, cfg, data, "--storage.tsdb.retention.time=100y")
 	r := analyze(t, "--prometheus", url, "--prometheus-step", "5s", "testdata/deploy.log")
 	for _, w := range r.Warnings {
 		if strings.Contains(w, "failed") {
@@ -188,7 +148,7 @@ func TestRealPrometheus(t *testing.T) {
 	}
 	checkTimewaitLag(t, r)
 	if t.Failed() {
-		t.Logf("changepoints: %+v\nsources: %+v\nprometheus log:\n%s", r.ChangePoints, r.Sources, logs.String())
+		t.Logf("changepoints: %+v\nsources: %+v", r.ChangePoints, r.Sources)
 	}
 	_ = fmt.Sprint
 }

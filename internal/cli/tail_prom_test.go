@@ -1,20 +1,19 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/postmortem-tool/postmortem/internal/promtest"
 )
 
 // fakeProm answers query_range like Prometheus: haproxy_server_current_sessions
@@ -145,13 +144,7 @@ func TestTailPrometheusFlags(t *testing.T) {
 // free loopback port scraping an exporter of this test every second, and
 // checks that tail --prometheus shows the scraped sessions of vm-c.
 func TestTailRealPrometheus(t *testing.T) {
-	prom, err := exec.LookPath("prometheus")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("prometheus missing in CI: %v", err)
-		}
-		t.Skip("prometheus not installed (install the Debian prometheus package)")
-	}
+	prom := promtest.Need(t, "prometheus")[0]
 	exporter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		fmt.Fprint(w, "# TYPE haproxy_server_current_sessions gauge\n"+
@@ -164,40 +157,7 @@ func TestTailRealPrometheus(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: haproxy\n    static_configs:\n      - targets: ['"+target+"']\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, prom, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--log.level=warn")
-	var logs syncBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	}()
-	url := "http://" + addr
-	ready := false
-	for i := 0; i < 150 && !ready; i++ {
-		resp, err := http.Get(url + "/-/ready")
-		if err == nil {
-			ready = resp.StatusCode == http.StatusOK
-			resp.Body.Close()
-		}
-		if !ready {
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
-	if !ready {
-		t.Fatalf("prometheus not ready at %s\n%s", url, logs.String())
-	}
+	url := promtest.Start(t, prom, cfg, filepath.Join(dir, "data"))
 	var out, errOut syncBuffer
 	d := defaultDeps(&IO{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, IsTerminal: func() bool { return false }})
 	code := MainWith([]string{"tail", "--prometheus", url, "--interval", "1s", "--for", "8s",
@@ -207,6 +167,6 @@ func TestTailRealPrometheus(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 	if !strings.Contains(out.String(), "status backend=vm-c") || !strings.Contains(out.String(), "active=1197") {
-		t.Errorf("no status line with the scraped sessions\nprometheus log:\n%s", logs.String())
+		t.Errorf("no status line with the scraped sessions")
 	}
 }
