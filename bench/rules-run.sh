@@ -33,16 +33,8 @@ echo "building postmortem..."
 (cd "$root" && go build -o "$work/postmortem" ./cmd/postmortem)
 (cd "$shared/bench" && go build -o "$work/gencorpus" ./gencorpus)
 
-# measure CMD...: prints "wall_seconds max_rss_kib" of the median run.
-measure() {
-  local out=() i
-  for ((i = 0; i < runs; i++)); do
-    /usr/bin/time -f '%e %M' -o "$work/time.txt" "$@" >/dev/null 2>"$work/stderr.txt" || {
-      echo "bench: command failed: $*" >&2; cat "$work/stderr.txt" >&2; return 1; }
-    out+=("$(cat "$work/time.txt")")
-  done
-  printf '%s\n' "${out[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
-}
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 
 row() { # label tool seconds base_seconds rss_kib (ratio "-" when the base rounds to 0)
   local ratio=-
