@@ -2,6 +2,7 @@ package rules
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -158,4 +159,27 @@ func FuzzEval(f *testing.F) {
 			t.Fatalf("%d checks for %d rules", len(res.Checks), len(p.Rules))
 		}
 	})
+}
+
+func TestCombineReplacesByID(t *testing.T) {
+	pack := func(name string, ids ...string) *Pack {
+		var body strings.Builder
+		body.WriteString("rules:\n")
+		for _, id := range ids {
+			body.WriteString(strings.TrimPrefix(fmt.Sprintf(userRule, id), "rules:\n"))
+		}
+		p, err := Parse(name, []byte(body.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	got := Combine(pack("a.yaml", "one", "two"), nil, pack("b.yaml", "two", "three"))
+	var ids []string
+	for _, r := range got.Rules {
+		ids = append(ids, r.ID+"@"+r.File)
+	}
+	if want := "[one@a.yaml two@b.yaml three@b.yaml]"; fmt.Sprint(ids) != want {
+		t.Errorf("Combine = %v, want %s", ids, want)
+	}
 }

@@ -142,20 +142,29 @@ func Load(paths ...string) (*Pack, error) {
 	if err != nil {
 		return nil, err
 	}
+	return Combine(Default(), user), nil
+}
+
+// Combine concatenates packs in order; a rule with the id of an earlier one
+// replaces it in place, so a user pack can override a default rule. Nil
+// packs are skipped.
+func Combine(packs ...*Pack) *Pack {
 	out := &Pack{}
-	byID := map[string]int{}
-	for _, r := range Default().Rules {
-		byID[r.ID] = len(out.Rules)
-		out.Rules = append(out.Rules, r)
-	}
-	for _, r := range user.Rules {
-		if i, ok := byID[r.ID]; ok {
-			out.Rules[i] = r
+	index := map[string]int{}
+	for _, p := range packs {
+		if p == nil {
 			continue
 		}
-		out.Rules = append(out.Rules, r)
+		for _, r := range p.Rules {
+			if i, ok := index[r.ID]; ok {
+				out.Rules[i] = r
+				continue
+			}
+			index[r.ID] = len(out.Rules)
+			out.Rules = append(out.Rules, r)
+		}
 	}
-	return out, nil
+	return out
 }
 
 func build(files []namedData) (*Pack, error) {

@@ -138,25 +138,7 @@ func (o *ruleOptions) pack() (*rules.Pack, error) {
 	if len(packs) == 0 {
 		return nil, usagef("--no-default-rules without --rules leaves no rule to run")
 	}
-	return combine(packs...), nil
-}
-
-// combine concatenates packs; a later rule with the id of an earlier one
-// replaces it, so a user pack can override a default rule.
-func combine(packs ...*rules.Pack) *rules.Pack {
-	out := &rules.Pack{}
-	index := map[string]int{}
-	for _, p := range packs {
-		for _, r := range p.Rules {
-			if i, ok := index[r.ID]; ok {
-				out.Rules[i] = r
-				continue
-			}
-			index[r.ID] = len(out.Rules)
-			out.Rules = append(out.Rules, r)
-		}
-	}
-	return out
+	return rules.Combine(packs...), nil
 }
 
 func severityAtLeast(fs []rules.Finding, level string) (int, error) {

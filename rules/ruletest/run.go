@@ -190,28 +190,18 @@ func PackFor(f *File, base *rules.Pack) (*rules.Pack, error) {
 	if base == nil {
 		base = rules.Default()
 	}
-	out := &rules.Pack{}
-	index := map[string]int{}
-	add := func(p *rules.Pack) {
-		for _, r := range p.Rules {
-			if i, ok := index[r.ID]; ok {
-				out.Rules[i] = r
-				continue
-			}
-			index[r.ID] = len(out.Rules)
-			out.Rules = append(out.Rules, r)
-		}
-	}
+	var packs []*rules.Pack
 	if f.DefaultRules {
-		add(base)
+		packs = append(packs, base)
 	}
 	if len(f.RuleFiles) > 0 {
 		p, err := rules.LoadFiles(f.RuleFiles...)
 		if err != nil {
 			return nil, err
 		}
-		add(p)
+		packs = append(packs, p)
 	}
+	out := rules.Combine(packs...)
 	if len(out.Rules) == 0 {
 		return nil, fmt.Errorf("%s: no rules to test (default_rules: false and no rule_files)", f.Path)
 	}
