@@ -12,6 +12,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -491,11 +493,11 @@ func (b *builder) impact(fs []rules.Finding, events []timeline.Event, tl *timeli
 	}
 	for _, k := range timeline.BurstKinds {
 		if s := sig[k]; s != nil {
-			s.Backends = b.texts(sortedKeys(sigBackends[k]))
+			s.Backends = b.texts(slices.Sorted(maps.Keys(sigBackends[k])))
 			imp.Signals = append(imp.Signals, *s)
 		}
 	}
-	imp.Backends = b.texts(sortedKeys(backends))
+	imp.Backends = b.texts(slices.Sorted(maps.Keys(backends)))
 	for _, pm := range peakMetrics {
 		var best timeline.Point
 		var bestBackend string
@@ -517,15 +519,6 @@ func (b *builder) impact(fs []rules.Finding, events []timeline.Event, tl *timeli
 		}
 	}
 	return imp
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 type candidate struct {

@@ -8,10 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path"
 	"path/filepath"
 	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -382,17 +383,8 @@ func matchKey(key string, st *ingest.Stream) bool {
 	return false
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
-}
-
 func matchString(m map[string]string, st *ingest.Stream) (string, bool) {
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if matchKey(k, st) {
 			return m[k], true
 		}
@@ -401,7 +393,7 @@ func matchString(m map[string]string, st *ingest.Stream) (string, bool) {
 }
 
 func matchDuration(m map[string]time.Duration, st *ingest.Stream) time.Duration {
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if matchKey(k, st) {
 			return m[k]
 		}
@@ -447,7 +439,7 @@ func resolveEvidence(streams []*ingest.Stream, r *rules.Result, warnings *[]stri
 		}
 	}
 	texts := map[string]map[int64]string{}
-	for _, file := range sortedKeys(want) {
+	for _, file := range slices.Sorted(maps.Keys(want)) {
 		op, ok := osPath[file]
 		if !ok {
 			continue

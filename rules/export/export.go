@@ -24,7 +24,8 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -134,7 +135,7 @@ func (m *Mapping) validate() error {
 	for _, x := range rulefmt.Metrics {
 		known[string(x)] = true
 	}
-	for _, k := range sortedKeys(m.Prometheus.Metrics) {
+	for _, k := range slices.Sorted(maps.Keys(m.Prometheus.Metrics)) {
 		mm := m.Prometheus.Metrics[k]
 		if !known[k] {
 			return fmt.Errorf("mapping: prometheus.metrics: unknown metric %q", k)
@@ -147,7 +148,7 @@ func (m *Mapping) validate() error {
 	for k := range rulefmt.KindAttrs {
 		kinds[string(k)] = true
 	}
-	for _, k := range sortedKeys(m.Loki.Streams) {
+	for _, k := range slices.Sorted(maps.Keys(m.Loki.Streams)) {
 		if !kinds[k] {
 			return fmt.Errorf("mapping: loki.streams: unknown event kind %q", k)
 		}
@@ -538,12 +539,3 @@ func promDur(d time.Duration) string {
 }
 
 func num(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
-}

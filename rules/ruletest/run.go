@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -247,7 +249,7 @@ func Eval(ctx context.Context, t *Test, pack *rules.Pack) ([]rules.Finding, *tim
 			return nil, nil, err
 		}
 		defer os.RemoveAll(dir)
-		for _, p := range sortedKeys(t.Logs) {
+		for _, p := range slices.Sorted(maps.Keys(t.Logs)) {
 			dst := filepath.Join(dir, filepath.FromSlash(p))
 			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 				return nil, nil, err
@@ -317,15 +319,6 @@ func SyntheticTimeline(series []Series, changes []Change) *timeline.Timeline {
 		parts = append(parts, b.Timeline())
 	}
 	return timeline.Merge(parts...)
-}
-
-func sortedKeys(m map[string]string) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
 
 // Report is the outcome of running several test files.
