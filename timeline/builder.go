@@ -63,7 +63,7 @@ type Builder struct {
 	events []Event
 	open   map[string]*burst
 	series map[seriesKey]*Series
-	last   map[Metric]*Series
+	recent [6]*Series // most recently used first
 }
 
 type burst struct {
@@ -158,10 +158,19 @@ func (b *Builder) Sample(s Sample) {
 }
 
 func (b *Builder) get(m Metric, backend string) *Series {
-	// Access logs send runs of the same metric and backend: a one-entry
-	// cache per metric saves the map lookup on the hot path.
-	if c := b.last[m]; c != nil && c.Backend == backend {
-		return c
+	// Access logs send runs of a few metrics on one backend: a small
+	// most-recently-used list saves the map lookup on the hot path.
+	for i, c := range b.recent {
+		if c == nil {
+			break
+		}
+		if c.Metric == m && c.Backend == backend {
+			if i > 0 {
+				copy(b.recent[1:i+1], b.recent[:i])
+				b.recent[0] = c
+			}
+			return c
+		}
 	}
 	k := seriesKey{m, backend}
 	sr := b.series[k]
@@ -172,10 +181,8 @@ func (b *Builder) get(m Metric, backend string) *Series {
 		}
 		b.series[k] = sr
 	}
-	if b.last == nil {
-		b.last = map[Metric]*Series{}
-	}
-	b.last[m] = sr
+	copy(b.recent[1:], b.recent[:len(b.recent)-1])
+	b.recent[0] = sr
 	return sr
 }
 

@@ -66,7 +66,7 @@ func (b *Builder) Forget(t time.Time) {
 			}
 			if len(c.ents) == 0 {
 				delete(b.series, k)
-				b.last = nil
+				b.recent = [len(b.recent)]*Series{}
 			}
 			continue
 		}
@@ -77,7 +77,7 @@ func (b *Builder) Forget(t time.Time) {
 		}
 		if len(s.points) == 0 {
 			delete(b.series, k)
-			b.last = nil
+			b.recent = [len(b.recent)]*Series{}
 		}
 	}
 }

@@ -220,27 +220,53 @@ func statusString(s int) string {
 
 // scanExtras reads key=value fields: uct (connect time), us (upstream
 // status) and ua (upstream address). Values may be quoted and may be lists
-// joined by ", " or " : ".
+// joined by ", " or " : ". Words without '=' are skipped. Keys and values
+// are a few bytes long, so one hand-written pass beats calls to
+// bytes.IndexByte here; FuzzScanExtras checks it against the plain version.
 func scanExtras(b []byte, x *extras) {
-	for len(b) > 0 {
-		eq := bytes.IndexByte(b, '=')
-		if eq < 0 {
+	i, n := 0, len(b)
+	for i < n {
+		for i < n && b[i] == ' ' {
+			i++
+		}
+		ks := i
+		for i < n && b[i] != '=' && b[i] != ' ' {
+			i++
+		}
+		if i >= n {
 			return
 		}
-		ks := bytes.LastIndexByte(b[:eq], ' ')
-		key := b[ks+1 : eq]
-		v := b[eq+1:]
+		if b[i] == ' ' {
+			continue // a word without '='
+		}
+		key := b[ks:i]
+		i++
 		var val []byte
-		if len(v) > 0 && v[0] == '"' {
-			q := bytes.IndexByte(v[1:], '"')
+		if i < n && b[i] == '"' {
+			q := bytes.IndexByte(b[i+1:], '"')
 			if q < 0 {
-				val, b = v[1:], nil
+				val, i = b[i+1:], n
 			} else {
-				val, b = v[1:1+q], v[q+2:]
+				val, i = b[i+1:i+1+q], i+2+q
 			}
 		} else {
-			n := listEnd(v)
-			val, b = v[:n], v[n:]
+			vs := i
+			for i < n {
+				if b[i] != ' ' {
+					i++
+					continue
+				}
+				if i > vs && b[i-1] == ',' {
+					i++
+					continue
+				}
+				if i+2 < n && b[i+1] == ':' && b[i+2] == ' ' {
+					i += 3
+					continue
+				}
+				break
+			}
+			val = b[vs:i]
 		}
 		switch string(key) {
 		case "uct":
