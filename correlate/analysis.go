@@ -40,9 +40,12 @@ type ChangePoint struct {
 	Backend string
 	Break
 	// Cause is the most plausible preceding change (nil when none lies
-	// within MaxLag); Alternatives are the other candidates, best first.
+	// within MaxLag); Alternatives are the next three candidates, best
+	// first. Candidates holds every candidate, best first (Cause is
+	// Candidates[0]): rules match a required kind of change against it.
 	Cause        *Link
 	Alternatives []Link
+	Candidates   []Link
 }
 
 // Series names the series: "timewait" or "timewait{vm-c}".
@@ -143,6 +146,7 @@ func Analyze(tl *timeline.Timeline, opts AnalyzeOptions) *Analysis {
 			cp := ChangePoint{Metric: s.Metric, Backend: s.Backend, Break: b}
 			links := rank(cands, &cp, step, opts.MaxLag)
 			if len(links) > 0 {
+				cp.Candidates = links
 				cp.Cause = &links[0]
 				cp.Alternatives = links[1:]
 				if len(cp.Alternatives) > 3 {

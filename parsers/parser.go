@@ -209,3 +209,80 @@ func clampScore(s int) int {
 	}
 	return s
 }
+
+// Want is the set of signals a run uses: event kinds and metrics. The zero
+// Want uses nothing; WantAll uses everything.
+type Want struct {
+	all     bool
+	kinds   map[timeline.Kind]bool
+	metrics map[timeline.Metric]bool
+}
+
+// WantAll returns the Want that uses every kind and metric.
+func WantAll() Want { return Want{all: true} }
+
+// WantOf returns the Want of the given kinds and metrics. A burst kind
+// (timeline.BurstKinds) is wanted when its counter metric is, since the
+// counter is made from its events.
+func WantOf(kinds []timeline.Kind, metrics []timeline.Metric) Want {
+	w := Want{kinds: map[timeline.Kind]bool{}, metrics: map[timeline.Metric]bool{}}
+	for _, k := range kinds {
+		w.kinds[k] = true
+	}
+	for _, m := range metrics {
+		w.metrics[m] = true
+	}
+	for _, k := range timeline.BurstKinds {
+		if m, ok := timeline.BurstMetric(k); ok && w.metrics[m] {
+			w.kinds[k] = true
+		}
+	}
+	return w
+}
+
+// All reports whether w uses every signal.
+func (w Want) All() bool { return w.all }
+
+// Kind reports whether events of kind k are used.
+func (w Want) Kind(k timeline.Kind) bool { return w.all || w.kinds[k] }
+
+// Metric reports whether samples of metric m are used.
+func (w Want) Metric(m timeline.Metric) bool { return w.all || w.metrics[m] }
+
+// AnyKind reports whether any of ks is used.
+func (w Want) AnyKind(ks ...timeline.Kind) bool {
+	for _, k := range ks {
+		if w.Kind(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// Literal is a string that a line must contain for a parser to emit a
+// signal from it. Text is lower case and matched case-insensitively; with
+// Word set it only counts where it is not inside a longer word, i.e. the
+// bytes before and after it (if any) are not ASCII letters, digits or '_'.
+type Literal struct {
+	Text string
+	Word bool
+}
+
+// Prefilterable is implemented by formats whose lines can be skipped
+// before parsing unless they contain one of a few literals.
+type Prefilterable interface {
+	// Literals returns literals such that a line of this format that
+	// contains none of them makes the format's parser emit no event or
+	// sample that want uses, and does not change how the parser treats
+	// later lines (or the parser implements Skipper to keep its state).
+	// An empty list with ok true means no line carries a wanted signal.
+	// ok false means any line may: the format is not prefiltered.
+	Literals(want Want) (lits []Literal, ok bool)
+}
+
+// Skipper is implemented by parsers that keep state a line skipped by a
+// prefilter could have changed. Skip is called instead of Parse for such a
+// line and must be cheap.
+type Skipper interface {
+	Skip(line []byte)
+}

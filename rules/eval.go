@@ -16,6 +16,11 @@ import (
 type EvalOptions struct {
 	// Loc is the zone times are rendered in (facts, texts). Default UTC.
 	Loc *time.Location
+	// Analysis is the change-point analysis of the same timeline, for
+	// rules that use change points. When nil and a rule needs one, Eval
+	// runs correlate.Analyze with its defaults (what the draft lists) and
+	// returns it in Result.Analysis.
+	Analysis *correlate.Analysis
 }
 
 // maxCite bounds the lines one condition cites.
@@ -35,8 +40,13 @@ func (p *Pack) Eval(tl *timeline.Timeline, opts EvalOptions) Result {
 	if tl == nil {
 		tl = &timeline.Timeline{}
 	}
+	st := &evalState{an: opts.Analysis, hits: map[*rulefmt.ChangePoint][]cpHit{}}
+	if st.an == nil && p.usesChangePoints() {
+		st.an = correlate.Analyze(tl, correlate.AnalyzeOptions{})
+	}
+	res.Analysis = st.an
 	for _, r := range p.Rules {
-		fs, chk := evalRule(r, tl, opts)
+		fs, chk := evalRule(r, tl, opts, st)
 		res.Findings = append(res.Findings, fs...)
 		res.Checks = append(res.Checks, chk)
 	}
@@ -59,8 +69,149 @@ type anchor struct {
 	backend   string
 	ev        *timeline.Event
 	shift     *correlate.Shift
+	cp        *cpHit
 	metric    timeline.Metric
 	attrVia   *timeline.Event // event that gave the backend (backend_from)
+}
+
+// level returns the new level of a shift or change-point anchor (the
+// higher one for a rise), for choosing a representative.
+func (a *anchor) level() float64 {
+	switch {
+	case a.shift != nil:
+		return a.shift.After
+	case a.cp != nil:
+		return math.Max(a.cp.cp.After, a.cp.cp.Before)
+	}
+	return 0
+}
+
+// evalState is shared by the rules of one Eval: the change-point analysis
+// and the change points each selection picked.
+type evalState struct {
+	an   *correlate.Analysis
+	hits map[*rulefmt.ChangePoint][]cpHit
+}
+
+// cpHit is a change point a selection accepted: the new level lasts from
+// its onset to end; peak is the extreme value (highest for a rise) in it.
+type cpHit struct {
+	cp   *correlate.ChangePoint
+	end  time.Time
+	peak timeline.Point
+	// first is the first sample that moved a tenth of the way from the old
+	// level to the new: the line cited for the onset (the resampled onset
+	// may still show the old level, since the onset is refined on the
+	// filtered series).
+	first timeline.Point
+	// size is new/old level for a rise, old/new for a fall (+Inf from 0).
+	size float64
+}
+
+// usesChangePoints reports whether a rule of p anchors on or tests change
+// points.
+func (p *Pack) usesChangePoints() bool {
+	var walk func(cs []*rulefmt.Condition) bool
+	walk = func(cs []*rulefmt.Condition) bool {
+		for _, c := range cs {
+			if c.Type == rulefmt.CondChange || walk(c.Of) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, r := range p.Rules {
+		if r.Anchor.ChangePoint != nil || walk(r.Require) || walk(r.Support) {
+			return true
+		}
+	}
+	return false
+}
+
+// changes returns the change points of the analysis that spec selects, in
+// time order (cached per spec).
+func (st *evalState) changes(tl *timeline.Timeline, spec *rulefmt.ChangePoint) []cpHit {
+	if hs, ok := st.hits[spec]; ok {
+		return hs
+	}
+	var out []cpHit
+	if st.an != nil {
+		cps := st.an.ChangePoints
+		for i := range cps {
+			cp := &cps[i]
+			if cp.Metric != spec.Metric || cp.Delta == 0 {
+				continue
+			}
+			up := cp.Delta > 0
+			if up != (spec.Direction != "down") {
+				continue
+			}
+			hi, lo := cp.After, cp.Before
+			if !up {
+				hi, lo = cp.Before, cp.After
+			}
+			size := math.Inf(1)
+			if lo > 0 {
+				size = hi / lo
+			} else if lo < 0 {
+				continue // a ratio of levels of different signs means nothing
+			}
+			if (spec.Factor > 0 && size < spec.Factor) || hi < spec.Min {
+				continue
+			}
+			var sr *timeline.Series
+			for _, s := range tl.SeriesOf(cp.Metric) {
+				if s.Backend == cp.Backend {
+					sr = s
+					break
+				}
+			}
+			if sr == nil {
+				continue
+			}
+			// The new level ends where the series next crosses back past
+			// the midpoint of the two levels, or where its data ends.
+			end := sr.Span().End
+			mid := (cp.Before + cp.After) / 2
+			for j := i + 1; j < len(cps); j++ {
+				n := &cps[j]
+				if n.Metric != cp.Metric || n.Backend != cp.Backend {
+					continue
+				}
+				if (up && n.After < mid) || (!up && n.After > mid) {
+					if e := n.Time.Add(-st.an.Step); e.Before(end) {
+						end = e
+					}
+					break
+				}
+			}
+			if end.Before(cp.Time) {
+				end = cp.Time
+			}
+			if end.Sub(cp.Time) < spec.Hold {
+				continue
+			}
+			w := timeline.Window{Start: cp.Time, End: end}
+			peak, ok := sr.Max(w)
+			if !up {
+				peak, ok = sr.Min(w)
+			}
+			if !ok {
+				peak = timeline.Point{Time: cp.Time, Value: cp.After, Pos: cp.Pos}
+			}
+			first := timeline.Point{Time: cp.Time, Value: cp.After, Pos: cp.Pos}
+			tenth := cp.Before + cp.Delta/10
+			for _, p := range sr.Points(timeline.Window{Start: cp.Time.Add(-st.an.Step), End: end}) {
+				if (up && p.Value >= tenth) || (!up && p.Value <= tenth) {
+					first = p
+					break
+				}
+			}
+			out = append(out, cpHit{cp: cp, end: end, peak: peak, first: first, size: size})
+		}
+	}
+	st.hits[spec] = out
+	return out
 }
 
 // candidate is an anchor whose conditions were evaluated.
@@ -78,15 +229,15 @@ type candidate struct {
 	start, end time.Time
 }
 
-func evalRule(r *rulefmt.Rule, tl *timeline.Timeline, opts EvalOptions) ([]Finding, Check) {
+func evalRule(r *rulefmt.Rule, tl *timeline.Timeline, opts EvalOptions, st *evalState) ([]Finding, Check) {
 	chk := Check{Rule: r.ID, Case: r.Case}
-	anchors := findAnchors(r, tl)
+	anchors := findAnchors(r, tl, st)
 	chk.Anchors = len(anchors)
 	var cands []*candidate
 	fails := map[string]int{}
 	var firstFail *candidate
 	for _, a := range anchors {
-		c := evalAnchor(r, tl, a, opts)
+		c := evalAnchor(r, tl, a, opts, st)
 		if c.ok {
 			cands = append(cands, c)
 			continue
@@ -146,6 +297,9 @@ func describeMatchers(ms []*rulefmt.Matcher) string {
 }
 
 func describeAnchor(a *rulefmt.Anchor) string {
+	if c := a.ChangePoint; c != nil {
+		return "no " + describeChange(c)
+	}
 	if a.Shift != nil {
 		return fmt.Sprintf("no level shift of %s (x%s over the %s median and >= %s)", a.Shift.Metric,
 			fmtNum(a.Shift.Factor), fmtDur(a.Shift.Baseline), fmtNum(a.Shift.Min))
@@ -153,8 +307,39 @@ func describeAnchor(a *rulefmt.Anchor) string {
 	return "no " + describeMatchers(a.Events) + " event"
 }
 
-func findAnchors(r *rulefmt.Rule, tl *timeline.Timeline) []anchor {
+// describeChange says what a change-point selection looks for.
+func describeChange(c *rulefmt.ChangePoint) string {
+	verb := "rise"
+	if c.Direction == "down" {
+		verb = "fall"
+	}
+	s := "change point (" + verb
+	if c.Factor > 0 {
+		s += " x" + fmtNum(c.Factor)
+	}
+	if c.Min > 0 {
+		if c.Direction == "down" {
+			s += " from >= " + fmtNum(c.Min)
+		} else {
+			s += " to >= " + fmtNum(c.Min)
+		}
+	}
+	if c.Hold > 0 {
+		s += ", held " + fmtDur(c.Hold)
+	}
+	return s + ") of " + string(c.Metric)
+}
+
+func findAnchors(r *rulefmt.Rule, tl *timeline.Timeline, st *evalState) []anchor {
 	var out []anchor
+	if c := r.Anchor.ChangePoint; c != nil {
+		hits := st.changes(tl, c)
+		for i := range hits {
+			h := &hits[i]
+			out = append(out, anchor{time: h.cp.Time, end: h.end, backend: h.cp.Backend, cp: h, metric: c.Metric})
+		}
+		return out
+	}
 	if s := r.Anchor.Shift; s != nil {
 		for _, sr := range tl.SeriesOf(s.Metric) {
 			var pts []timeline.Point
@@ -225,6 +410,7 @@ type ectx struct {
 	a     anchor
 	loc   *time.Location
 	found map[string]*timeline.Event
+	st    *evalState
 }
 
 // cres is the result of one condition.
@@ -238,8 +424,8 @@ type cres struct {
 	extra    [2]int          // any_of alternatives beyond the first: met, total
 }
 
-func evalAnchor(r *rulefmt.Rule, tl *timeline.Timeline, a anchor, opts EvalOptions) *candidate {
-	x := &ectx{r: r, tl: tl, a: a, loc: opts.Loc, found: map[string]*timeline.Event{}}
+func evalAnchor(r *rulefmt.Rule, tl *timeline.Timeline, a anchor, opts EvalOptions, st *evalState) *candidate {
+	x := &ectx{r: r, tl: tl, a: a, loc: opts.Loc, found: map[string]*timeline.Event{}, st: st}
 	c := &candidate{a: a, facts: map[string]string{}, met: map[string]bool{}, start: a.time, end: a.end}
 	x.anchorFacts(c)
 	c.ok = true
@@ -270,6 +456,15 @@ func evalAnchor(r *rulefmt.Rule, tl *timeline.Timeline, a anchor, opts EvalOptio
 	c.confidence = r.Confidence
 	if total > 0 {
 		c.confidence += (1 - r.Confidence) * float64(supMet+extraMet) / float64(total)
+	}
+	if cc := r.ConfidenceCap; cc != nil && c.confidence > cc.Max {
+		held := false
+		for _, n := range cc.UnlessAny {
+			held = held || c.met[n]
+		}
+		if !held {
+			c.confidence = cc.Max
+		}
 	}
 	c.confidence = math.Round(c.confidence*100) / 100
 	for _, name := range r.Trigger {
@@ -339,6 +534,38 @@ func (x *ectx) anchorFacts(c *candidate) {
 			Evidence{Role: "anchor", Evidence: timeline.Evidence{Pos: s.Onset.Pos, Time: s.Onset.Time}},
 			Evidence{Role: "peak", Evidence: timeline.Evidence{Pos: s.Peak.Pos, Time: s.Peak.Time}})
 	}
+	if h := a.cp; h != nil {
+		f["anchor_kind"] = string(a.metric)
+		f["anchor_metric"] = string(a.metric)
+		f["anchor_count"] = "1"
+		f["anchor_before"] = fmtValue(a.metric, h.cp.Before)
+		f["anchor_after"] = fmtValue(a.metric, h.cp.After)
+		f["anchor_factor"] = fmtNum(h.size)
+		f["anchor_peak"] = fmtValue(a.metric, h.peak.Value)
+		f["anchor_lag"], f["anchor_cause"], f["anchor_cause_time"] = "", "", ""
+		if l := h.cp.Cause; l != nil {
+			f["anchor_lag"] = fmtDur(l.Lag)
+			f["anchor_cause"] = x.changeText(&l.Event)
+			f["anchor_cause_time"] = x.clock(l.Event.Time)
+		}
+		c.anchorEv = append(c.anchorEv,
+			Evidence{Role: "anchor", Evidence: timeline.Evidence{Pos: h.first.Pos, Time: h.first.Time}},
+			Evidence{Role: "peak", Evidence: timeline.Evidence{Pos: h.peak.Pos, Time: h.peak.Time}})
+	}
+}
+
+// changeText states a setting change, reload or deploy step in words:
+// "keepalive_timeout went 65s -> 2s".
+func (x *ectx) changeText(e *timeline.Event) string {
+	if e.Kind == timeline.KindConfigChange && e.Attr("setting") != "" {
+		switch {
+		case e.Attr("from") != "":
+			return e.Attr("setting") + " went " + e.Attr("from") + " -> " + e.Attr("to")
+		case e.Attr("to") != "":
+			return e.Attr("setting") + " set to " + e.Attr("to")
+		}
+	}
+	return e.Summary(x.loc)
 }
 
 // ref returns the reference time of cond, or ok=false with a reason.
@@ -380,6 +607,8 @@ func (x *ectx) evalJoin(cond *rulefmt.Condition, j rulefmt.Join) cres {
 	switch cond.Type {
 	case rulefmt.CondAnyOf, rulefmt.CondAllOf:
 		x.group(cond, &res)
+	case rulefmt.CondCause:
+		x.cause(cond, &res)
 	default:
 		t, why, ok := x.ref(cond)
 		if !ok {
@@ -398,6 +627,8 @@ func (x *ectx) evalJoin(cond *rulefmt.Condition, j rulefmt.Join) cres {
 			x.rise(cond, j, t, w, &res)
 		case rulefmt.CondGauge:
 			x.gauge(cond, j, w, &res)
+		case rulefmt.CondChange:
+			x.change(cond, j, t, w, &res)
 		}
 	}
 	if res.met {
@@ -870,4 +1101,97 @@ func ratio(a, b float64) float64 {
 		return 0
 	}
 	return a / b
+}
+
+// cause checks the changes the analysis linked to the anchor's change
+// point, best first, for one matching cond.
+func (x *ectx) cause(cond *rulefmt.Condition, res *cres) {
+	h := x.a.cp
+	if h == nil {
+		res.why = cond.Name + ": the anchor is not a change point"
+		return
+	}
+	for i := range h.cp.Candidates {
+		l := &h.cp.Candidates[i]
+		if cond.MaxLag > 0 && l.Lag > cond.MaxLag {
+			continue
+		}
+		if !rulefmt.MatchAny(cond.Events, &l.Event) {
+			continue
+		}
+		e := &l.Event
+		res.met = true
+		res.found = e
+		n := cond.Name + "_"
+		res.facts[n+"time"] = x.clock(e.Time)
+		end := e.End
+		if end.IsZero() {
+			end = e.Time
+		}
+		res.facts[n+"end"] = x.clock(end)
+		res.facts[n+"ago"] = x.rel(e.Time.Sub(x.a.time))
+		res.facts[n+"count"] = fmtNum(float64(max(e.Count, 1)))
+		res.facts[n+"peak"] = fmtNum(e.Peak) + "/s"
+		res.facts[n+"backend"] = e.Backend
+		res.facts[n+"lag"] = fmtDur(l.Lag)
+		res.facts[n+"reason"] = l.Reason
+		for k, v := range e.Attrs {
+			res.facts[n+k] = v
+		}
+		res.evidence = append(res.evidence, eventEvidence(cond.Role, e)...)
+		return
+	}
+	var others []string
+	for i := range h.cp.Candidates {
+		if i == 3 {
+			others = append(others, fmt.Sprintf("%d more", len(h.cp.Candidates)-3))
+			break
+		}
+		e := &h.cp.Candidates[i].Event
+		others = append(others, string(e.Kind)+" at "+x.clock(e.Time))
+	}
+	linked := "no setting change, reload, deploy step or pool change preceded it"
+	if len(others) > 0 {
+		linked = "preceded only by " + strings.Join(others, ", ")
+	}
+	res.why = fmt.Sprintf("%s: no %s linked to the change of %s at %s (%s)", cond.Name, describeMatchers(cond.Events),
+		h.cp.Series(), x.clock(h.cp.Time), linked)
+}
+
+// change looks for a selected change point with its onset in w, on a
+// backend in scope, nearest to ref.
+func (x *ectx) change(cond *rulefmt.Condition, j rulefmt.Join, ref time.Time, w timeline.Window, res *cres) {
+	var pick *cpHit
+	hits := x.st.changes(x.tl, cond.Change)
+	for i := range hits {
+		h := &hits[i]
+		if !w.Contains(h.cp.Time) || !x.backendOK(j, h.cp.Backend) {
+			continue
+		}
+		if pick == nil || h.cp.Time.Sub(ref).Abs() < pick.cp.Time.Sub(ref).Abs() {
+			pick = h
+		}
+	}
+	if pick == nil {
+		res.why = fmt.Sprintf("%s: no %s in %s of %s on %s", cond.Name, describeChange(cond.Change), cond.Window,
+			x.refName(cond), x.scope(j))
+		return
+	}
+	res.met = true
+	cp := pick.cp
+	n := cond.Name + "_"
+	res.facts[n+"time"] = x.clock(cp.Time)
+	res.facts[n+"ago"] = x.rel(cp.Time.Sub(ref))
+	res.facts[n+"before"] = fmtValue(cond.Metric, cp.Before)
+	res.facts[n+"after"] = fmtValue(cond.Metric, cp.After)
+	res.facts[n+"factor"] = fmtNum(pick.size)
+	res.facts[n+"backend"] = cp.Backend
+	res.facts[n+"lag"], res.facts[n+"cause"] = "", ""
+	if l := cp.Cause; l != nil {
+		res.facts[n+"lag"] = fmtDur(l.Lag)
+		res.facts[n+"cause"] = x.changeText(&l.Event)
+	}
+	if !pick.first.Pos.IsZero() {
+		res.evidence = []Evidence{{Role: cond.Role, Evidence: timeline.Evidence{Pos: pick.first.Pos, Time: pick.first.Time}}}
+	}
 }

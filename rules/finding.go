@@ -3,6 +3,7 @@ package rules
 import (
 	"time"
 
+	"github.com/postmortem-tool/postmortem/correlate"
 	"github.com/postmortem-tool/postmortem/timeline"
 )
 
@@ -79,4 +80,8 @@ type Check struct {
 type Result struct {
 	Findings []Finding `json:"findings"`
 	Checks   []Check   `json:"checks"`
+	// Analysis is the change-point analysis the rules used (nil when no
+	// rule needed one and EvalOptions gave none); callers drafting a
+	// report reuse it instead of running it again.
+	Analysis *correlate.Analysis `json:"-"`
 }

@@ -33,7 +33,7 @@ func (g *group) best() *candidate {
 			if len(c.met) > len(b.met) {
 				b = c
 			}
-		case c.a.shift != nil && b.a.shift != nil && c.a.shift.After > b.a.shift.After:
+		case c.a.level() > b.a.level():
 			b = c
 		}
 	}

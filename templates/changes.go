@@ -3,6 +3,8 @@ package templates
 import (
 	"fmt"
 	"math"
+	"slices"
+	"sort"
 	"strconv"
 	"time"
 
@@ -34,6 +36,20 @@ type ChangeRef struct {
 	// Lag is the onset lag in seconds; Reason why this candidate fits.
 	Lag    float64 `json:"lag_seconds"`
 	Reason string  `json:"reason"`
+	// What is the change in words for the draft ("keepalive_timeout went
+	// 65s -> 2s"); Brief is a shorter form for lists of alternatives
+	// ("nginx reload", "kill step", "removed from be_app"). The JSON has
+	// their parts in Summary.
+	What  Text `json:"-"`
+	Brief Text `json:"-"`
+}
+
+// Ref returns "file:line".
+func (c ChangeRef) Ref() Text { return ref(c.Source, c.Line) }
+
+// LagText returns the onset lag as "19s", "2m 5s".
+func (c ChangeRef) LagText() string {
+	return shortDuration(time.Duration(c.Lag * float64(time.Second)))
 }
 
 // ChangePointRow is one change of level of a series. LagFromChange is the
@@ -54,6 +70,35 @@ type ChangePointRow struct {
 	// Sentence is the change in words, e.g. "timewait{vm-c} rose x15.2
 	// (1200 -> 18300) 19s after keepalive_timeout went 65s -> 2s".
 	Sentence Text `json:"sentence"`
+	// Findings names the rules whose finding this change point belongs to:
+	// on the finding's backend (or either has none) with its onset inside
+	// the finding's span, give or take one resampling step.
+	Findings []string `json:"findings,omitempty"`
+
+	score float64 // cost saved by the split, in noise units (ranking)
+}
+
+// Verb returns "rose" or "fell".
+func (c ChangePointRow) Verb() string {
+	if c.After < c.Before {
+		return "fell"
+	}
+	return "rose"
+}
+
+// Levels returns "1203 -> 18009 (x15)" for a rise and "1800 -> 300
+// (-83%)" for a fall: the old and new level and, when both are positive,
+// the ratio or the drop.
+func (c ChangePointRow) Levels() string {
+	s := cpNum(c.Before) + " -> " + cpNum(c.After)
+	if c.Before > 0 && c.After > 0 {
+		if c.After >= c.Before {
+			s += fmt.Sprintf(" (x%.3g)", c.After/c.Before)
+		} else {
+			s += fmt.Sprintf(" (-%.0f%%)", 100*(1-c.After/c.Before))
+		}
+	}
+	return s
 }
 
 // CorrelationRow is the TIME_WAIT growth versus error rate coefficient.
@@ -62,6 +107,76 @@ type CorrelationRow struct {
 	Points int     `json:"points"`
 	Step   string  `json:"step"`
 	Window Window  `json:"window"`
+}
+
+// Strength puts |R| in words: "strong" (>= 0.7), "moderate" (>= 0.4),
+// "weak" (>= 0.2) or "no" linear relation.
+func (c CorrelationRow) Strength() string {
+	switch r := math.Abs(c.R); {
+	case r >= 0.7:
+		return "strong"
+	case r >= 0.4:
+		return "moderate"
+	case r >= 0.2:
+		return "weak"
+	}
+	return "no"
+}
+
+// MaxIndicatorChanges is how many change points the draft lists, and
+// MaxPerSeries how many of one series (a flapping series would crowd out
+// the others); the JSON has them all.
+const (
+	MaxIndicatorChanges = 12
+	MaxPerSeries        = 2
+)
+
+// IndicatorChanges is the draft's selection of change points.
+type IndicatorChanges struct {
+	// Rows are the most relevant change points, best first: those that
+	// belong to a finding, then those a setting change or deploy step
+	// preceded, then the clearest (largest cost saved by the split, in
+	// noise units), then the earliest; at most MaxPerSeries of a series.
+	Rows []ChangePointRow
+	// More counts the change points left out; Total all of them.
+	More, Total int
+}
+
+// IndicatorChanges ranks the change points for the draft and keeps at
+// most MaxIndicatorChanges. It returns nil when SetAnalysis found neither
+// change points nor a correlation (the draft then has no such section).
+func (r *Report) IndicatorChanges() *IndicatorChanges {
+	if len(r.ChangePoints) == 0 && r.Correlation == nil {
+		return nil
+	}
+	rows := append([]ChangePointRow(nil), r.ChangePoints...)
+	sort.SliceStable(rows, func(i, j int) bool {
+		a, b := &rows[i], &rows[j]
+		if (len(a.Findings) > 0) != (len(b.Findings) > 0) {
+			return len(a.Findings) > 0
+		}
+		if (a.Change != nil) != (b.Change != nil) {
+			return a.Change != nil
+		}
+		if a.score != b.score {
+			return a.score > b.score
+		}
+		if !a.Time.Equal(b.Time.Time) {
+			return a.Time.Before(b.Time.Time)
+		}
+		return a.Series < b.Series
+	})
+	ic := &IndicatorChanges{Total: len(rows)}
+	per := map[Text]int{}
+	for _, row := range rows {
+		if len(ic.Rows) == MaxIndicatorChanges || per[row.Series] == MaxPerSeries {
+			continue
+		}
+		per[row.Series]++
+		ic.Rows = append(ic.Rows, row)
+	}
+	ic.More = ic.Total - len(ic.Rows)
+	return ic
 }
 
 // SetAnalysis adds what correlate.Analyze found: setting changes, change
@@ -89,6 +204,7 @@ func (r *Report) SetAnalysis(a *correlate.Analysis, loc *time.Location, redact b
 		row := ChangePointRow{
 			Series: b.text(cp.Series()), Metric: string(cp.Metric), Backend: b.text(cp.Backend),
 			Time: b.time(cp.Time), Before: round3(cp.Before), After: round3(cp.After), Magnitude: round3(cp.Delta),
+			Findings: r.findingsAt(cp.Backend, cp.Time, a.Step), score: cp.Score,
 		}
 		if !math.IsInf(cp.Ratio, 0) && !math.IsNaN(cp.Ratio) {
 			v := round3(cp.Ratio)
@@ -110,13 +226,67 @@ func (r *Report) SetAnalysis(a *correlate.Analysis, loc *time.Location, redact b
 	}
 }
 
+// findingsAt returns the rules whose finding a change point of backend at t
+// belongs to: same backend (or either has none), t within the finding's
+// span widened by one step (the onset is known to a step).
+func (r *Report) findingsAt(backend string, t time.Time, step time.Duration) []string {
+	var out []string
+	for _, f := range r.Findings {
+		if backend != "" && f.Backend != "" && string(f.Backend) != backend {
+			continue
+		}
+		if t.Before(f.Start.Add(-step)) || t.After(f.End.Add(step)) {
+			continue
+		}
+		if !slices.Contains(out, f.Rule) {
+			out = append(out, f.Rule)
+		}
+	}
+	return out
+}
+
 func (b *builder) changeRef(l *correlate.Link) ChangeRef {
 	e := &l.Event
 	return ChangeRef{
 		Time: b.time(e.Time), Kind: string(e.Kind), Backend: b.text(e.Backend),
 		Summary: b.text(e.Summary(b.loc)), Source: b.text(e.Pos.File), Line: e.Pos.Line,
-		Lag: l.Lag.Seconds(), Reason: l.Reason,
+		Lag: l.Lag.Seconds(), Reason: l.Reason, What: b.text(changeWhat(e, b.loc)), Brief: b.text(changeBrief(e)),
 	}
+}
+
+// changeBrief names a change in a few words: the setting change itself,
+// "nginx reload", "config_push step", "removed from be_app".
+func changeBrief(e *timeline.Event) string {
+	switch e.Kind {
+	case timeline.KindConfigChange:
+		return changeWhat(e, time.UTC)
+	case timeline.KindConfigReload:
+		if p := e.Attr("program"); p != "" {
+			return p + " reload"
+		}
+		return "reload"
+	case timeline.KindDeployStep:
+		if st := e.Attr("step"); st != "" {
+			return st + " step"
+		}
+	case timeline.KindBackendState:
+		if st := e.Attr("state"); st != "" {
+			if p := e.Attr("pool"); p != "" {
+				return st + " in " + p
+			}
+			return st
+		}
+	}
+	return string(e.Kind)
+}
+
+// changeWhat states a change in words: "keepalive_timeout went 65s -> 2s"
+// for a setting change with both values, else the event's summary.
+func changeWhat(e *timeline.Event, loc *time.Location) string {
+	if e.Kind == timeline.KindConfigChange && e.Attr("from") != "" {
+		return fmt.Sprintf("%s went %s -> %s", e.Attr("setting"), e.Attr("from"), e.Attr("to"))
+	}
+	return e.Summary(loc)
 }
 
 func round3(v float64) float64 {
@@ -161,12 +331,7 @@ func sentence(cp *correlate.ChangePoint) string {
 	}
 	s += fmt.Sprintf(" (%s -> %s)", cpNum(cp.Before), cpNum(cp.After))
 	if l := cp.Cause; l != nil {
-		e := &l.Event
-		what := e.Summary(time.UTC)
-		if e.Kind == timeline.KindConfigChange && e.Attr("from") != "" {
-			what = fmt.Sprintf("%s went %s -> %s", e.Attr("setting"), e.Attr("from"), e.Attr("to"))
-		}
-		s += fmt.Sprintf(" %s after %s", shortDuration(l.Lag), what)
+		s += fmt.Sprintf(" %s after %s", shortDuration(l.Lag), changeWhat(&l.Event, time.UTC))
 	}
 	return s
 }

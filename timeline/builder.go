@@ -149,11 +149,11 @@ func burstKey(e *Event) string {
 
 // Sample records s: counters are summed per second, gauges kept as points.
 func (b *Builder) Sample(s Sample) {
-	if s.Metric.IsCounter() {
-		b.count(s.Metric, s.Backend, s.Time, s.Pos, s.Value)
+	sr := b.get(s.Metric, s.Backend)
+	if sr.counter != nil {
+		sr.counter.add(s.Time, s.Value, s.Pos)
 		return
 	}
-	sr := b.get(s.Metric, s.Backend)
 	sr.points = append(sr.points, Point{Time: s.Time, Value: s.Value, Pos: s.Pos})
 }
 

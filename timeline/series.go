@@ -182,11 +182,20 @@ func (s *Series) Resample(w Window, step time.Duration) []Point {
 type counter struct {
 	base   int64 // unix second that offsets are relative to
 	ents   []cent
-	sorted bool // ents is sorted by off with no duplicates
+	sorted bool // ents (and pages) are sorted by off with no duplicates
+	// pages hold the entries added after ents, in fixed-size pages, so that
+	// a growing counter never copies itself or leaves its old arrays as
+	// garbage; normalize moves them into ents, once, when the counter is
+	// read.
+	pages [][]cent
+	n     int // entries in ents and pages
 	// the last interned file, to skip the table lock on the hot path
 	lastName string
 	lastIdx  uint32
 }
+
+// pageLen is the number of entries of a counter page (64 KiB).
+const pageLen = 4096
 
 // cent is one second of a counter: 16 bytes, no pointers.
 type cent struct {
@@ -198,7 +207,7 @@ type cent struct {
 
 func (c *counter) add(t time.Time, v float64, pos Pos) {
 	sec := t.Unix()
-	if len(c.ents) == 0 {
+	if c.n == 0 {
 		c.base = sec
 		c.sorted = true
 	}
@@ -206,8 +215,14 @@ func (c *counter) add(t time.Time, v float64, pos Pos) {
 	if off > math.MaxInt32 || off < math.MinInt32 {
 		return // more than 68 years away from the first line: not a timeline
 	}
-	if n := len(c.ents); n > 0 {
-		last := &c.ents[n-1]
+	if c.n > 0 {
+		var last *cent
+		if np := len(c.pages); np > 0 {
+			pg := c.pages[np-1]
+			last = &pg[len(pg)-1]
+		} else {
+			last = &c.ents[len(c.ents)-1]
+		}
 		if int64(last.off) == off {
 			last.sum += float32(v)
 			return
@@ -219,7 +234,26 @@ func (c *counter) add(t time.Time, v float64, pos Pos) {
 	if pos.File != c.lastName || c.lastIdx == 0 {
 		c.lastName, c.lastIdx = pos.File, intern(pos.File)
 	}
-	c.ents = append(c.ents, cent{off: int32(off), file: c.lastIdx, line: satLine(pos.Line), sum: float32(v)})
+	np := len(c.pages)
+	if np == 0 || len(c.pages[np-1]) == pageLen {
+		c.pages = append(c.pages, make([]cent, 0, pageLen))
+		np++
+	}
+	c.pages[np-1] = append(c.pages[np-1], cent{off: int32(off), file: c.lastIdx, line: satLine(pos.Line), sum: float32(v)})
+	c.n++
+}
+
+// flatten moves the pages into ents.
+func (c *counter) flatten() {
+	if len(c.pages) == 0 {
+		return
+	}
+	out := make([]cent, 0, c.n)
+	out = append(out, c.ents...)
+	for _, pg := range c.pages {
+		out = append(out, pg...)
+	}
+	c.ents, c.pages = out, nil
 }
 
 func satLine(l int64) uint32 {
@@ -235,6 +269,7 @@ func satLine(l int64) uint32 {
 // normalize sorts entries and folds duplicates of the same second, keeping
 // the earliest-added position.
 func (c *counter) normalize() {
+	c.flatten()
 	if c.sorted {
 		return
 	}
@@ -247,20 +282,20 @@ func (c *counter) normalize() {
 		}
 		out = append(out, e)
 	}
-	c.ents = out
+	c.ents, c.n = out, len(out)
 	c.sorted = true
 }
 
 // merge adds o's seconds to c.
 func (c *counter) merge(o *counter) {
-	if o == nil || len(o.ents) == 0 {
+	if o == nil || o.n == 0 {
 		return
 	}
 	o.normalize()
-	if len(c.ents) == 0 {
+	if c.n == 0 {
 		// The inputs of Merge are not used afterwards: take o's entries.
-		c.base, c.ents, c.sorted = o.base, o.ents, true
-		o.ents = nil
+		c.base, c.ents, c.n, c.sorted = o.base, o.ents, o.n, true
+		o.ents, o.n = nil, 0
 		return
 	}
 	c.normalize()
@@ -292,7 +327,7 @@ func (c *counter) merge(o *counter) {
 			j++
 		}
 	}
-	c.ents = out
+	c.ents, c.n = out, len(out)
 }
 
 // resample sums the counter into n buckets of step from w.Start in one pass
@@ -335,7 +370,7 @@ func (c *counter) span() Window {
 }
 
 func (c *counter) points(w Window) []Point {
-	if w.End.Before(w.Start) || len(c.ents) == 0 {
+	if w.End.Before(w.Start) || c.n == 0 {
 		return nil
 	}
 	c.normalize()

@@ -263,4 +263,8 @@ type Source struct {
 	Unrecognized int64    `json:"unrecognized"`
 	Skipped      int64    `json:"skipped"`
 	Warnings     []string `json:"warnings"`
+
+	// Prefiltered counts the lines a prefilter skipped unparsed: they held
+	// no literal of a signal the run uses.
+	Prefiltered int64 `json:"prefiltered,omitempty"`
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/postmortem-tool/postmortem/correlate"
 	"github.com/postmortem-tool/postmortem/internal/pipeline"
+	"github.com/postmortem-tool/postmortem/internal/prefilter"
+	"github.com/postmortem-tool/postmortem/parsers"
 	"github.com/postmortem-tool/postmortem/templates"
 )
 
@@ -26,6 +28,8 @@ type AnalyzeOptions struct {
 	Args     []string
 	Metrics  metricsOptions
 	Loki     lokiOptions
+	// Prefilter skips lines that hold no literal of any signal.
+	Prefilter bool
 }
 
 func newAnalyzeCmd(d *Deps, run func(context.Context, *AnalyzeOptions) error) *cobra.Command {
@@ -65,6 +69,7 @@ says so and lists what was checked.`,
 	f.StringArrayVar(&o.Format, "format", nil, "output format: md, json or html (default md); a PATH=NAME value forces an input's log format like --input-format")
 	f.StringVar(&o.Template, "template", "", "render Markdown with this text/template `FILE` instead of the built-in one")
 	f.StringVar(&o.Title, "title", "", "title of the draft (default: derived from the findings)")
+	f.BoolVar(&o.Prefilter, "prefilter", false, "skip lines that hold no literal of any signal before parsing them (the draft is the same; their count moves from unrecognised to prefiltered), and fetch only candidate lines with --loki")
 	f.BoolVar(&o.Redact, "redact", false, "replace secrets (tokens, cookies, Authorization headers, passwords) in quoted log text with [REDACTED]")
 	f.StringVar(&o.FailOn, "fail-on", "", "exit with status 1 if a finding reaches this severity: info, warning or critical")
 	return cmd
@@ -128,6 +133,9 @@ func runAnalyze(ctx context.Context, d *Deps, o *AnalyzeOptions) error {
 	if err := o.Metrics.apply(d, &cfg); err != nil {
 		return err
 	}
+	if o.Prefilter {
+		cfg.Prefilter = prefilter.NewSet(parsers.WantAll())
+	}
 	if err := o.Loki.apply(d, &cfg, len(o.Args) == 0); err != nil {
 		return err
 	}
@@ -135,6 +143,7 @@ func runAnalyze(ctx context.Context, d *Deps, o *AnalyzeOptions) error {
 	if err != nil {
 		return err
 	}
+	prefilter.Note(res.Sources)
 	rep := templates.NewReport(templates.Input{
 		Title:    o.Title,
 		Loc:      res.Loc,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/postmortem-tool/postmortem/ingest"
 	"github.com/postmortem-tool/postmortem/internal/pipeline"
+	"github.com/postmortem-tool/postmortem/internal/prefilter"
 	"github.com/postmortem-tool/postmortem/internal/rulesrun"
 	"github.com/postmortem-tool/postmortem/rules"
 )
@@ -24,6 +25,9 @@ type RulesRunOptions struct {
 	FailOn     string
 	Samples    int
 	NoProgress bool
+	// NoPrefilter parses every line, even those without a literal of a
+	// signal the rules use.
+	NoPrefilter bool
 	Args       []string
 	Loki       lokiOptions
 }
@@ -59,6 +63,7 @@ terminal; nothing is drawn otherwise.`,
 	f.StringVar(&o.FailOn, "fail-on", "", "exit with status 1 if a finding reaches this severity: info, warning or critical")
 	f.IntVar(&o.Samples, "samples", 5, "evidence lines to show per rule")
 	f.BoolVar(&o.NoProgress, "no-progress", false, "never draw the progress bar")
+	f.BoolVar(&o.NoPrefilter, "no-prefilter", false, "parse every line (by default lines holding no literal of a signal the rules use are skipped, and --loki fetches only candidate lines)")
 	return cmd
 }
 
@@ -91,10 +96,14 @@ func runRulesRun(ctx context.Context, d *Deps, o *RulesRunOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := o.Loki.apply(d, &cfg, len(o.Args) == 0); err != nil {
+	if cfg.Pack, err = o.Rules.pack(); err != nil {
 		return err
 	}
-	if cfg.Pack, err = o.Rules.pack(); err != nil {
+	want := prefilter.WantOf(cfg.Pack)
+	if !o.NoPrefilter {
+		cfg.Prefilter = prefilter.NewSet(want)
+	}
+	if err := o.Loki.apply(d, &cfg, len(o.Args) == 0); err != nil {
 		return err
 	}
 	var bar *rulesrun.Progress
@@ -109,7 +118,9 @@ func runRulesRun(ctx context.Context, d *Deps, o *RulesRunOptions) error {
 		return err
 	}
 	sum := rulesrun.Summarize(cfg.Pack, res.Rules, res.Sources, res.Warnings, res.Loc, o.Samples)
-	sum.Window = res.Timeline.Window()
+	// The span of the signals the rules use, not of every event: the
+	// same whether the prefilter skipped the lines of other signals or not.
+	sum.Window = prefilter.Window(res.Timeline, want)
 	if !sum.Window.Start.IsZero() {
 		sum.Window.Start = sum.Window.Start.In(res.Loc)
 		sum.Window.End = sum.Window.End.In(res.Loc)

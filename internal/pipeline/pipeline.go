@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/postmortem-tool/postmortem/ingest"
+	"github.com/postmortem-tool/postmortem/internal/prefilter"
 	"github.com/postmortem-tool/postmortem/parsers"
 	"github.com/postmortem-tool/postmortem/rules"
 	"github.com/postmortem-tool/postmortem/timeline"
@@ -59,6 +60,9 @@ type Config struct {
 	// here: the claimer reads it itself (e.g. a metric file, through an
 	// ExtraSource). It is called from one goroutine, in input order.
 	Claim func(st *ingest.Stream, sample [][]byte) bool
+	// Prefilter, if set, skips the lines that hold no literal of a signal
+	// it wants before they are parsed (counted per source as Prefiltered).
+	Prefilter *prefilter.Set
 }
 
 // ExtraSource yields part of the timeline from something other than a log
@@ -239,6 +243,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			parts = append(parts, part)
 		}
 	}
+	cfg.Prefilter.Fill(res.Sources)
 	tl := timeline.Merge(parts...)
 	if !cfg.Window.Start.IsZero() || !cfg.Window.End.IsZero() {
 		tl = clip(tl, cfg.Window)
@@ -269,7 +274,7 @@ func parse(ctx context.Context, j *job, loc *time.Location, year int, cfg Config
 			year = j.mtime.In(loc).Year()
 		}
 	}
-	p := j.format.New(parsers.Config{Loc: loc, Year: year, Backend: j.stream.Backend, Path: j.stream.Name})
+	p := cfg.Prefilter.Wrap(j.format, j.format.New(parsers.Config{Loc: loc, Year: year, Backend: j.stream.Backend, Path: j.stream.Name}))
 	b := timeline.NewBuilder(timeline.Options{})
 	sink := &countingSink{next: b, offset: j.offset, per: map[string]*fileCount{}}
 	unrec := map[string]int64{}

@@ -28,6 +28,10 @@ type Summary struct {
 	Files        int   `json:"files"`
 	Lines        int64 `json:"lines"`
 	Unrecognized int64 `json:"unrecognized"`
+	// Prefiltered counts the lines the prefilter skipped unparsed (they
+	// held no literal of a signal the rules use); they are not counted as
+	// unrecognised.
+	Prefiltered int64 `json:"prefiltered"`
 	// Rules has one entry per rule of the pack, in pack order.
 	Rules []Rule `json:"rules"`
 	// Warnings are run-level and per-file warnings ("file: warning").
@@ -86,6 +90,7 @@ func Summarize(pack *rules.Pack, res rules.Result, sources []timeline.Source, wa
 		s.Files++
 		s.Lines += src.Lines
 		s.Unrecognized += src.Unrecognized
+		s.Prefiltered += src.Prefiltered
 		for _, w := range src.Warnings {
 			s.Warnings = append(s.Warnings, src.Path+": "+w)
 		}
@@ -248,7 +253,7 @@ func (s *Summary) WriteTable(w io.Writer) error {
 			fmt.Fprintf(w, "    %s  [%s] %s\n", ev.At, ev.Role, oneLine(ev.Text, 160))
 		}
 	}
-	fmt.Fprintf(w, "\n%d file(s), %d line(s) (%d unrecognised), times in %s\n", s.Files, s.Lines, s.Unrecognized, s.Timezone)
+	fmt.Fprintf(w, "\n%d file(s), %d line(s) (%d unrecognised, %d skipped by the prefilter), times in %s\n", s.Files, s.Lines, s.Unrecognized, s.Prefiltered, s.Timezone)
 	if len(s.Warnings) > 0 {
 		fmt.Fprintf(w, "%d warning(s); the JSON output lists them\n", len(s.Warnings))
 	}

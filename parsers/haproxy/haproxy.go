@@ -480,3 +480,31 @@ func (p *parser) serverState(b []byte, t time.Time, line []byte, pos timeline.Po
 	sink.Event(timeline.Event{Time: t, Kind: timeline.KindBackendState, Backend: string(server),
 		Attrs: attrs, Pos: pos, Text: string(line), Count: 1})
 }
+
+// sessionLiterals are in the accept date of every session line
+// ("[01/May/2026:14:02:02.512]").
+var sessionLiterals = []string{"/jan/", "/feb/", "/mar/", "/apr/", "/may/", "/jun/", "/jul/", "/aug/", "/sep/", "/oct/", "/nov/", "/dec/"}
+
+// messageLiterals are in every message that message handles: pServer (also
+// inside pBackup), pNoServer, the reload messages and pStarted. A test
+// checks them against those variables.
+var messageLiterals = []string{"server ", " has no server available!", "reexecuting master process", "loading success.", "haproxy version is ", " started."}
+
+// Literals implements parsers.Prefilterable. Session lines are kept when
+// aborted sessions or 5xx answers are wanted (by the month of their accept
+// date: every session line is a candidate), and state, no-server and
+// reload messages by their wording.
+func (format) Literals(want parsers.Want) ([]parsers.Literal, bool) {
+	var out []parsers.Literal
+	if want.AnyKind(timeline.KindAbortedSession, timeline.KindHTTPError) {
+		for _, l := range sessionLiterals {
+			out = append(out, parsers.Literal{Text: l})
+		}
+	}
+	if want.AnyKind(timeline.KindBackendState, timeline.KindUpstreamError, timeline.KindConfigReload) {
+		for _, l := range messageLiterals {
+			out = append(out, parsers.Literal{Text: l})
+		}
+	}
+	return out, true
+}

@@ -219,3 +219,15 @@ func (p *parser) time(obj map[string]any) (time.Time, bool) {
 	}
 	return time.Time{}, false
 }
+
+// Literals implements parsers.Prefilterable: the classifier's literals
+// (its metric keys are the keys read as samples) and a backslash, since a
+// JSON escape ("\u0061", "\n") can make a word that the raw line does not
+// hold.
+func (format) Literals(want parsers.Want) ([]parsers.Literal, bool) {
+	lits := msg.Literals(want)
+	if len(lits) == 0 {
+		return nil, true
+	}
+	return append(lits, parsers.Literal{Text: `\`}), true
+}

@@ -265,3 +265,16 @@ func journal(line []byte, year int, loc *time.Location, c *msg.Clock) (jhead, []
 	}
 	return hd, rest[7:], true
 }
+
+// Literals implements parsers.Prefilterable: the fragments of signals
+// (matched case-insensitively, as reason does).
+func (format) Literals(want parsers.Want) ([]parsers.Literal, bool) {
+	if !want.Kind(timeline.KindKernel) {
+		return nil, true
+	}
+	var out []parsers.Literal
+	for _, s := range signals {
+		out = append(out, parsers.Literal{Text: s.frag})
+	}
+	return out, true
+}

@@ -156,3 +156,9 @@ func logfmtTime(line []byte) ([]byte, bool) {
 	}
 	return nil, false
 }
+
+// Literals implements parsers.Prefilterable with the classifier's
+// literals (msg.Literals): a kv line is its message.
+func (format) Literals(want parsers.Want) ([]parsers.Literal, bool) {
+	return msg.Literals(want), true
+}

@@ -326,3 +326,27 @@ func itoa(n int) string {
 	}
 	return string(b[i:])
 }
+
+// errorLiterals are what classify and reload look for, lower-cased: the
+// errno of each errno case as "N: " (findErrno reads "(N: ", also with
+// leading zeros), and every phrase. A test reads classify's and reload's
+// source and fails when one is missing here.
+var errorLiterals = []string{
+	"104: ", "32: ", "111: ", "110: ", "113: ", "99: ",
+	"reset by peer", "upstream timed out", "upstream prematurely closed", "no live upstreams",
+	"signal process started", "reconfiguring", "(sighup) received",
+}
+
+// Literals implements parsers.Prefilterable: a line without one of the
+// errno or phrase literals emits nothing. Reload lines are always kept (a
+// reload line's fold state decides how a later line is read).
+func (errorFormat) Literals(want parsers.Want) ([]parsers.Literal, bool) {
+	if !want.AnyKind(timeline.KindConnReset, timeline.KindUpstreamError, timeline.KindConfigReload) {
+		return nil, true
+	}
+	out := make([]parsers.Literal, len(errorLiterals))
+	for i, l := range errorLiterals {
+		out[i] = parsers.Literal{Text: l}
+	}
+	return out, true
+}

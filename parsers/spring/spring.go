@@ -186,3 +186,18 @@ func continuation(line []byte) bool {
 	}
 	return bytes.HasSuffix(name, []byte("Exception")) || bytes.HasSuffix(name, []byte("Error")) || bytes.HasSuffix(name, []byte("Throwable"))
 }
+
+// Literals implements parsers.Prefilterable with the classifier's
+// literals: only header lines emit, from their message. Stack trace lines
+// emit nothing; the parser's Skip keeps track of whether a header was seen.
+func (format) Literals(want parsers.Want) ([]parsers.Literal, bool) {
+	return msg.Literals(want), true
+}
+
+// Skip implements parsers.Skipper: a skipped header line still lets the
+// stack trace lines after it be recognised.
+func (p *parser) Skip(line []byte) {
+	if !p.seen {
+		_, p.seen = header(&p.clock, line, p.cfg.Loc)
+	}
+}

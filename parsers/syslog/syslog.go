@@ -187,3 +187,45 @@ func (p *parser) Parse(line []byte, pos timeline.Pos, sink timeline.Sink) bool {
 	p.inner[best].p.ParseBody(h.Body, env, pos, sink)
 	return true
 }
+
+// Literals implements parsers.Prefilterable: the union of the inner
+// formats' literals and the classifier's (bodies no inner format takes).
+// If an inner format declares none, syslog is not prefiltered either.
+func (f *format) Literals(want parsers.Want) ([]parsers.Literal, bool) {
+	out := msg.Literals(want)
+	for _, in := range f.inner {
+		pf, ok := in.(parsers.Prefilterable)
+		if !ok {
+			return nil, false
+		}
+		l, ok := pf.Literals(want)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, l...)
+	}
+	return out, true
+}
+
+// Skip implements parsers.Skipper: the month of a skipped RFC 3164 line
+// still counts for the December to January year rollover.
+func (p *parser) Skip(line []byte) {
+	b := line
+	if len(b) > 0 && b[0] == '<' {
+		if e := bytes.IndexByte(b[:min(len(b), 6)], '>'); e > 0 {
+			b = b[e+1:]
+		}
+	}
+	if _, ok := scan.Month(b, 0); !ok {
+		return
+	}
+	h, ok := scan.SplitSyslog(line)
+	if !ok || h.Zoned || h.HasYear {
+		return
+	}
+	c := h.Time
+	if p.lastMonth == 12 && c.Month == 1 {
+		p.year++
+	}
+	p.lastMonth = c.Month
+}

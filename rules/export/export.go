@@ -348,6 +348,9 @@ func (x *rctx) build() (alert, bool) {
 	if r.Escalate != nil {
 		x.left("escalate", "escalation to "+r.Escalate.Severity+" depends on supporting conditions; the alert keeps severity "+r.Severity)
 	}
+	if r.ConfidenceCap != nil {
+		x.left("confidence_cap", "an alert has no confidence; the cap applies to postmortem's findings only")
+	}
 	if len(r.Merge.SplitOn) > 0 || r.Merge.RepeatWithin > 0 {
 		x.left("merge", "merging and repeat detection of findings are done by postmortem, not by the alerting engine")
 	}
@@ -365,6 +368,9 @@ func (x *rctx) build() (alert, bool) {
 	}
 	if r.Anchor.Shift != nil && ok {
 		a.For = promDur(holdOf(r.Anchor.Shift))
+	}
+	if c := r.Anchor.ChangePoint; c != nil && ok && c.Hold > 0 {
+		a.For = promDur(c.Hold)
 	}
 	return a, true
 }
@@ -456,6 +462,14 @@ func (x *rctx) cond(c *rulefmt.Condition) (string, bool) {
 		x.left(c.Name, reason+" cannot be expressed in "+x.tr.lang())
 		return "", false
 	}
+	switch c.Type {
+	case rulefmt.CondChange:
+		x.left(c.Name, "a change point of "+string(c.Metric)+" in a window relative to the anchor is found by segmenting the whole series; "+x.tr.lang()+" cannot express it")
+		return "", false
+	case rulefmt.CondCause:
+		x.left(c.Name, "the setting change linked to the anchor's change point ("+describe(c.Events)+") is a join in time between a log event and a metric change; "+x.tr.lang()+" cannot express it")
+		return "", false
+	}
 	e, why, ok := x.tr.leaf(x, c)
 	if !ok {
 		x.left(c.Name, why)
@@ -474,6 +488,18 @@ func describe(ms []*rulefmt.Matcher) string {
 		parts = append(parts, s)
 	}
 	return strings.Join(parts, " or ")
+}
+
+// changeShift restates a change-point anchor as the level shift the
+// engines can check: the current level against the median of the 30
+// minutes before it (the change point's own old level is the median of a
+// segment found over the whole series, which an alert cannot see).
+func changeShift(c *rulefmt.ChangePoint) *rulefmt.Shift {
+	f := c.Factor
+	if f <= 1 {
+		f = 1
+	}
+	return &rulefmt.Shift{Pos: c.Pos, Metric: c.Metric, Factor: f, Min: c.Min, Baseline: 30 * time.Minute, Hold: c.Hold}
 }
 
 func holdOf(s *rulefmt.Shift) time.Duration {

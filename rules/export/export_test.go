@@ -269,3 +269,54 @@ func FuzzLoadMapping(f *testing.F) {
 		}
 	})
 }
+
+const changeRule = `rules:
+  - rule: resets-after-change
+    severity: warning
+    anchor:
+      changepoint: {metric: conn_resets, direction: up, factor: 4, min: 2, hold: 1m}
+    confidence_cap: {max: 0.4, unless_any: [pushed]}
+    require:
+      - name: pushed
+        cause: {kind: deploy_step, attrs: {step: config_push}}
+      - name: active_down
+        changepoint: active_conn
+        direction: down
+        window: [-1m, 2m]
+    title: "resets rose on {{.backend}}"
+    summary: "resets x{{.anchor_factor}}, {{.anchor_lag}} after {{.anchor_cause}}"
+    prevention: ["Drain first."]
+`
+
+// TestChangePointParts checks how each target treats a change-point anchor
+// (a level shift against the 30m median, marked approximate), a cause
+// condition and a changepoint condition (left out, with reasons), and the
+// confidence cap.
+func TestChangePointParts(t *testing.T) {
+	p, err := rules.Parse("change.yaml", []byte(changeRule))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []Target{Prometheus, Loki} {
+		res, err := Export(p, to, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := string(res.YAML)
+		if n := noteFor(res, "resets-after-change", "anchor", true); n == nil || !strings.Contains(n.Reason, "30m before it") {
+			t.Errorf("%s: anchor note = %+v", to, n)
+		}
+		if res.Exported != 1 || !strings.Contains(out, "for: 1m") || !strings.Contains(out, "> 4 * sum by (backend)") {
+			t.Errorf("%s: want the anchor as a held shift x4:\n%s", to, out)
+		}
+		for part, want := range map[string]string{
+			"pushed":         "join in time between a log event and a metric change",
+			"active_down":    "segmenting the whole series",
+			"confidence_cap": "no confidence",
+		} {
+			if n := noteFor(res, "resets-after-change", part, false); n == nil || !strings.Contains(n.Reason, want) {
+				t.Errorf("%s: %s note = %+v, want %q", to, part, n, want)
+			}
+		}
+	}
+}

@@ -106,6 +106,20 @@ func (t *lokiTr) events(x *rctx, part string, ms []*rulefmt.Matcher, w time.Dura
 }
 
 func (t *lokiTr) anchor(x *rctx, a *rulefmt.Anchor, lookback time.Duration) (string, string, bool) {
+	if c := a.ChangePoint; c != nil {
+		s := changeShift(c)
+		q, why, ok := t.kindQuery(s.Metric)
+		if !ok {
+			return "", "change point of " + string(s.Metric) + ": " + why, false
+		}
+		cur := "sum by (backend) (rate(" + q + " [1m]))"
+		base := "sum by (backend) (rate(" + q + " [" + promDur(s.Baseline) + "] offset " + promDur(holdOf(s)) + "))"
+		x.approx("anchor", "the change point of "+string(c.Metric)+" is exported as the current rate against the mean rate of the 30m before it")
+		if c.Direction == "down" {
+			return num(s.Factor) + " * " + cur + " < " + base + "\nand " + base + " > " + num(s.Min), "", true
+		}
+		return cur + " > " + num(s.Factor) + " * " + base + "\nand " + cur + " > " + num(s.Min), "", true
+	}
 	if s := a.Shift; s != nil {
 		q, why, ok := t.kindQuery(s.Metric)
 		if !ok {

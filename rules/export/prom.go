@@ -60,6 +60,20 @@ func overTime(mm MetricMap, fn string, w, offset time.Duration) string {
 }
 
 func (t *promTr) anchor(x *rctx, a *rulefmt.Anchor, _ time.Duration) (string, string, bool) {
+	if c := a.ChangePoint; c != nil {
+		s := changeShift(c)
+		mm, why, ok := t.metric(s.Metric)
+		if !ok {
+			return "", "change point of " + string(s.Metric) + ": " + why, false
+		}
+		cur := vec(mm, "sum", instant(mm))
+		base := vec(mm, "sum", overTime(mm, "quantile", s.Baseline, holdOf(s)))
+		x.approx("anchor", "the change point of "+string(c.Metric)+" (levels found by segmenting the whole series) is exported as the current level against the median of the 30m before it, held "+promDur(holdOf(s)))
+		if c.Direction == "down" {
+			return num(s.Factor) + " * " + cur + " < " + base + "\nand " + base + " > " + num(s.Min), "", true
+		}
+		return cur + " > " + num(s.Factor) + " * " + base + "\nand " + cur + " > " + num(s.Min), "", true
+	}
 	if s := a.Shift; s != nil {
 		mm, why, ok := t.metric(s.Metric)
 		if !ok {

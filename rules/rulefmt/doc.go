@@ -12,6 +12,9 @@ package rulefmt
 //	case:        failure case id reported in findings (default: the id)
 //	severity:    info | warning | critical
 //	escalate:    {severity: critical, if_any: [condition names]}
+//	confidence_cap: {max: 0.4, unless_any: [condition names]}
+//	             a finding none of whose named conditions held has its
+//	             confidence capped at max (still reported, ranked low)
 //	confidence:  base confidence in (0, 1] when only the required
 //	             conditions hold (default 0.6); each supporting condition
 //	             met, and each extra any_of alternative met, raises it
@@ -24,13 +27,13 @@ package rulefmt
 //	require:     [condition, ...]  all must hold, evaluated in order; the
 //	             first that fails is what the rule's Check reports
 //	support:     [condition, ...]  optional; facts and evidence when met
-//	trigger:     [event condition names]  the first one met is cited as
+//	trigger:     [event or cause condition names]  the first one met is cited as
 //	             the finding's trigger
 //	title, summary:                         template
 //	contributing, prevention, mistakes, checklist: [template, ...]
 //	                                        (items rendering blank are dropped)
 //
-// Anchor (exactly one of event or shift):
+// Anchor (exactly one of event, shift or changepoint):
 //
 //	event:        matcher or [matcher, ...]  (any matches)
 //	backend_from: for anchor events without a backend:
@@ -40,6 +43,14 @@ package rulefmt
 //	shift:        {metric, factor, min, baseline: 30m, step: 10s, hold: 2m}
 //	              a sustained level shift per backend series
 //	              (correlate.LevelShifts); counters are resampled at step
+//	changepoint:  {metric, direction: up, factor, min, hold: 2m}
+//	              a change point of a backend's series as the draft lists
+//	              it (correlate.Analyze: same resampling step and method):
+//	              direction up|down, new/old level >= factor (old/new for
+//	              down; omit for any size), higher level >= min, lasting
+//	              hold before crossing back past the midpoint or the data
+//	              ends; links to the preceding setting change are kept
+//	              for cause conditions and the anchor_lag fact
 //
 // Matcher:
 //
@@ -83,6 +94,19 @@ package rulefmt
 //	gauge: gauge metric      max / min / last / mean: threshold; span: 9m
 //	                         (observations must cover at least this long)
 //	       facts: X_max X_min X_last X_first X_mean X_span X_backend
+//	changepoint: metric      direction, factor, min, hold as for the anchor;
+//	                         a change point with its onset in the window
+//	                         (the nearest to the reference time is cited)
+//	       facts: X_time X_ago X_before X_after X_factor X_lag X_cause X_backend
+//	cause: matchers          only with a changepoint anchor; no window,
+//	                         from or join: holds when a change the analysis
+//	                         linked to the anchor's change point (a
+//	                         config_change, config_reload, deploy_step or
+//	                         backend_state up to 15m before its onset, or
+//	                         within one resampling step after it, never on
+//	                         another backend) matches; the best-ranked match
+//	                         is cited. max_lag: 10m narrows the range.
+//	       facts: X_time X_end X_ago X_count X_peak X_backend X_lag X_reason X_<attr>
 //	any_of / all_of: [condition, ...]
 //	       facts: X_met (names of the alternatives that held)
 //

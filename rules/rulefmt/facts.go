@@ -23,7 +23,9 @@ import (
 //
 // An event anchor adds anchor_<attr> for each attribute its kinds may carry;
 // a shift anchor adds anchor_metric, anchor_before, anchor_after,
-// anchor_factor and anchor_peak.
+// anchor_factor and anchor_peak; a changepoint anchor adds those and
+// anchor_lag (onset lag after the linked change, "" when none),
+// anchor_cause (that change in words) and anchor_cause_time.
 var BuiltinFacts = []string{"rule", "case", "backend", "backends", "start", "end", "date", "anchor_time",
 	"anchor_kind", "anchor_count", "anchors", "repeats", "repeat_of"}
 
@@ -39,6 +41,8 @@ var FactSuffixes = map[CondType][]string{
 	CondCounter: {"sum", "peak", "rate", "backend"},
 	CondRise:    {"before", "after", "factor", "peak", "sum", "backend"},
 	CondGauge:   {"max", "min", "last", "first", "mean", "span", "backend"},
+	CondChange:  {"time", "ago", "before", "after", "factor", "lag", "cause", "backend"},
+	CondCause:   {"time", "end", "ago", "count", "peak", "backend", "lag", "reason"},
 	CondAnyOf:   {"met"},
 	CondAllOf:   {"met"},
 }
@@ -64,8 +68,13 @@ func (r *Rule) factNames() map[string]bool {
 			m["anchor_"+a] = true
 		}
 	}
-	if r.Anchor.Shift != nil {
+	if r.Anchor.Shift != nil || r.Anchor.ChangePoint != nil {
 		for _, s := range []string{"metric", "before", "after", "factor", "peak"} {
+			m["anchor_"+s] = true
+		}
+	}
+	if r.Anchor.ChangePoint != nil {
+		for _, s := range []string{"lag", "cause", "cause_time"} {
 			m["anchor_"+s] = true
 		}
 	}
@@ -78,7 +87,7 @@ func (r *Rule) factNames() map[string]bool {
 			for _, s := range FactSuffixes[c.Type] {
 				m[c.Name+"_"+s] = true
 			}
-			if c.Type == CondEvent {
+			if c.Type == CondEvent || c.Type == CondCause {
 				for _, em := range c.Events {
 					for _, a := range KindAttrs[em.Kind] {
 						m[c.Name+"_"+a] = true

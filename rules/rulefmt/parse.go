@@ -287,6 +287,16 @@ func (p *parser) threshold(n *yaml.Node, what string) Threshold {
 	if !ok {
 		return Threshold{}
 	}
+	th, err := ParseThreshold(s)
+	if err != nil {
+		p.errf(pos(n), "%s: %v", what, err)
+	}
+	return th
+}
+
+// ParseThreshold parses ">= 50", "> 0", "<= 0", "< 3", "== 0", "≥ 5" or a
+// bare number (meaning ">=").
+func ParseThreshold(s string) (Threshold, error) {
 	t := strings.TrimSpace(s)
 	op := ">="
 	for _, o := range []struct{ in, out string }{{">=", ">="}, {"≥", ">="}, {"<=", "<="}, {"≤", "<="}, {"==", "=="}, {">", ">"}, {"<", "<"}} {
@@ -297,10 +307,9 @@ func (p *parser) threshold(n *yaml.Node, what string) Threshold {
 	}
 	v, err := strconv.ParseFloat(t, 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		p.errf(pos(n), "%s: bad threshold %q (want e.g. \">= 50\", \"<= 0\", \"> 1.5\")", what, s)
-		return Threshold{}
+		return Threshold{}, fmt.Errorf("bad threshold %q (want e.g. \">= 50\", \"<= 0\", \"> 1.5\")", s)
 	}
-	return Threshold{Op: op, Value: v}
+	return Threshold{Op: op, Value: v}, nil
 }
 
 func (p *parser) metric(n *yaml.Node, what string) (timeline.Metric, bool) {
@@ -322,7 +331,7 @@ func (p *parser) metric(n *yaml.Node, what string) (timeline.Metric, bool) {
 	return "", false
 }
 
-var ruleKeys = []string{"rule", "case", "severity", "escalate", "confidence", "anchor", "merge", "require", "support",
+var ruleKeys = []string{"rule", "case", "severity", "escalate", "confidence", "confidence_cap", "anchor", "merge", "require", "support",
 	"trigger", "title", "summary", "contributing", "prevention", "mistakes", "checklist"}
 
 var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
@@ -386,7 +395,7 @@ func (p *parser) rule(n *yaml.Node) *Rule {
 		p.anchor(v, &r.Anchor)
 	}
 	names := map[string]*Condition{}
-	sc := &scope{names: names}
+	sc := &scope{names: names, changeAnchor: r.Anchor.ChangePoint != nil}
 	r.Require = p.conditions(f["require"], "require", sc)
 	r.Support = p.conditions(f["support"], "support", sc)
 	if v := f["trigger"]; v != nil {
@@ -395,8 +404,8 @@ func (p *parser) rule(n *yaml.Node) *Rule {
 			c := names[t]
 			if c == nil {
 				p.errf(pos(v), "trigger: no condition named %q", t)
-			} else if c.Type != CondEvent {
-				p.errf(pos(v), "trigger: condition %q is %s, want an event condition", t, c.Type)
+			} else if c.Type != CondEvent && c.Type != CondCause {
+				p.errf(pos(v), "trigger: condition %q is %s, want an event or cause condition", t, c.Type)
 			}
 		}
 	}
@@ -415,6 +424,26 @@ func (p *parser) rule(n *yaml.Node) *Rule {
 			}
 		}
 		r.Escalate = e
+	}
+	if v := f["confidence_cap"]; v != nil {
+		m := p.mapping(v, "confidence_cap", []string{"max", "unless_any"}, "max", "unless_any")
+		cc := &ConfidenceCap{Pos: pos(v)}
+		if x, ok := p.num(m["max"], "confidence_cap.max"); ok {
+			if x <= 0 || x > 1 {
+				p.errf(pos(m["max"]), "confidence_cap.max: want a number in (0, 1], got %s", m["max"].Value)
+			} else {
+				cc.Max = x
+			}
+		}
+		if m["unless_any"] != nil {
+			cc.UnlessAny = p.strList(m["unless_any"], "confidence_cap.unless_any")
+			for _, t := range cc.UnlessAny {
+				if names[t] == nil {
+					p.errf(pos(m["unless_any"]), "confidence_cap.unless_any: no condition named %q", t)
+				}
+			}
+		}
+		r.ConfidenceCap = cc
 	}
 	facts := r.factNames()
 	r.Title = p.tmpl(f["title"], "title", facts)
@@ -459,9 +488,23 @@ func (p *parser) boolean(n *yaml.Node, what string) bool {
 
 func (p *parser) anchor(n *yaml.Node, a *Anchor) {
 	a.Pos = pos(n)
-	f := p.mapping(n, "anchor", []string{"event", "backend_from", "shift"})
-	if (f["event"] == nil) == (f["shift"] == nil) {
-		p.errf(pos(n), "anchor: want exactly one of \"event\" or \"shift\"")
+	f := p.mapping(n, "anchor", []string{"event", "backend_from", "shift", "changepoint"})
+	kinds := 0
+	for _, k := range []string{"event", "shift", "changepoint"} {
+		if f[k] != nil {
+			kinds++
+		}
+	}
+	if kinds != 1 {
+		p.errf(pos(n), "anchor: want exactly one of \"event\", \"shift\" or \"changepoint\"")
+	}
+	if v := f["changepoint"]; v != nil {
+		m := p.mapping(v, "anchor.changepoint", changeKeys, "metric")
+		cp := p.changeSpec(m, "changepoint", pos(v))
+		if m["metric"] != nil {
+			cp.Metric, _ = p.metric(m["metric"], "changepoint.metric")
+		}
+		a.ChangePoint = cp
 	}
 	if v := f["event"]; v != nil {
 		a.Events = p.matchers(v, "anchor.event")
@@ -522,6 +565,53 @@ func (p *parser) anchor(n *yaml.Node, a *Anchor) {
 		}
 		a.Shift = s
 	}
+}
+
+// changeKeys are the keys of a changepoint anchor; a changepoint condition
+// names its metric under "changepoint" and takes the others.
+var changeKeys = []string{"metric", "direction", "factor", "min", "hold"}
+
+// changeSpec decodes direction, factor, min and hold of a change-point
+// selection from the fields f.
+func (p *parser) changeSpec(f map[string]*yaml.Node, what string, at Pos) *ChangePoint {
+	cp := &ChangePoint{Pos: at, Direction: "up", Hold: 2 * time.Minute}
+	if v := f["direction"]; v != nil {
+		if s, ok := p.str(v, what+".direction"); ok {
+			if s != "up" && s != "down" {
+				p.errf(pos(v), "%s.direction: want up or down, got %q", what, s)
+			} else {
+				cp.Direction = s
+			}
+		}
+	}
+	if v := f["factor"]; v != nil {
+		if x, ok := p.num(v, what+".factor"); ok {
+			if x <= 1 {
+				p.errf(pos(v), "%s.factor: want a number > 1, got %s", what, v.Value)
+			} else {
+				cp.Factor = x
+			}
+		}
+	}
+	if v := f["min"]; v != nil {
+		if x, ok := p.num(v, what+".min"); ok {
+			if x < 0 {
+				p.errf(pos(v), "%s.min: want a number >= 0, got %s", what, v.Value)
+			} else {
+				cp.Min = x
+			}
+		}
+	}
+	if v := f["hold"]; v != nil {
+		if d, ok := p.dur(v, what+".hold"); ok {
+			if d < 0 {
+				p.errf(pos(v), "%s.hold: must not be negative, got %s", what, v.Value)
+			} else {
+				cp.Hold = d
+			}
+		}
+	}
+	return cp
 }
 
 var matcherKeys = []string{"kind", "attrs", "text"}
@@ -669,6 +759,9 @@ func (p *parser) attrValue(name, v string, n *yaml.Node) bool {
 type scope struct {
 	names map[string]*Condition
 	all   []*Condition
+	// changeAnchor is true when the rule anchors on a change point (cause
+	// conditions are valid only then).
+	changeAnchor bool
 }
 
 var condCommon = []string{"name", "role", "window", "from", "join", "cite"}
@@ -679,11 +772,13 @@ var condKeys = map[CondType][]string{
 	CondCounter: {"counter", "sum", "peak", "rate"},
 	CondRise:    {"rise", "baseline", "factor", "min", "per"},
 	CondGauge:   {"gauge", "max", "min", "last", "mean", "span"},
+	CondChange:  {"changepoint", "direction", "factor", "min", "hold"},
+	CondCause:   {"cause", "max_lag"},
 	CondAnyOf:   {"any_of"},
 	CondAllOf:   {"all_of"},
 }
 
-var condTypes = []CondType{CondEvent, CondAbsent, CondCounter, CondRise, CondGauge, CondAnyOf, CondAllOf}
+var condTypes = []CondType{CondEvent, CondAbsent, CondCounter, CondRise, CondGauge, CondChange, CondCause, CondAnyOf, CondAllOf}
 
 func (p *parser) conditions(n *yaml.Node, what string, sc *scope) []*Condition {
 	if n == nil {
@@ -731,7 +826,13 @@ func (p *parser) condition(n *yaml.Node, what string, sc *scope) *Condition {
 		p.errf(pos(n), "condition: want exactly one of %s, got %s", strings.Join(types, ", "), strings.Join(typeKeys, " and "))
 		return nil
 	}
-	allowed := append(append([]string(nil), condCommon...), condKeys[c.Type]...)
+	common := condCommon
+	if c.Type == CondCause {
+		// A cause is found by the change-point analysis' linking: no
+		// window, reference or join of its own.
+		common = []string{"name", "role", "cite"}
+	}
+	allowed := append(append([]string(nil), common...), condKeys[c.Type]...)
 	f := p.mapping(n, string(c.Type)+" condition", allowed, "name")
 	if s, ok := p.str(f["name"], "name"); ok {
 		if !nameRE.MatchString(s) {
@@ -750,7 +851,7 @@ func (p *parser) condition(n *yaml.Node, what string, sc *scope) *Condition {
 	}
 	if v := f["window"]; v != nil {
 		c.Window, _ = p.rangeOf(v, "window")
-	} else if c.Type != CondAnyOf && c.Type != CondAllOf {
+	} else if c.Type != CondAnyOf && c.Type != CondAllOf && c.Type != CondCause {
 		p.errf(pos(n), "%s condition %q: missing key \"window\"", c.Type, c.Name)
 	}
 	if v := f["from"]; v != nil {
@@ -759,8 +860,8 @@ func (p *parser) condition(n *yaml.Node, what string, sc *scope) *Condition {
 			switch {
 			case ref == nil:
 				p.errf(pos(v), "from: no earlier condition named %q", s)
-			case ref.Type != CondEvent:
-				p.errf(pos(v), "from: condition %q is %s, want an event condition", s, ref.Type)
+			case ref.Type != CondEvent && ref.Type != CondCause:
+				p.errf(pos(v), "from: condition %q is %s, want an event or cause condition", s, ref.Type)
 			default:
 				c.From = s
 			}
@@ -804,6 +905,22 @@ func (p *parser) condition(n *yaml.Node, what string, sc *scope) *Condition {
 				}
 			}
 		}
+	case CondCause:
+		if !sc.changeAnchor {
+			p.errf(pos(n), "cause condition %q: only valid in a rule whose anchor is a changepoint", c.Name)
+		}
+		if tv != nil {
+			c.Events = p.matchers(tv, "cause")
+		}
+		if v := f["max_lag"]; v != nil {
+			c.MaxLag, _ = p.posDur(v, "max_lag")
+		}
+	case CondChange:
+		if tv != nil {
+			c.Metric, _ = p.metric(tv, "changepoint")
+		}
+		c.Change = p.changeSpec(f, "changepoint", pos(n))
+		c.Change.Metric = c.Metric
 	case CondAbsent:
 		if tv != nil {
 			c.Events = p.matchers(tv, "absent")

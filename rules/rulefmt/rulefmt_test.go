@@ -213,3 +213,50 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestChangePointParse checks the decoded form of a change-point anchor, a
+// changepoint condition, cause conditions and a confidence cap, with their
+// defaults, and the facts they make available to templates.
+func TestChangePointParse(t *testing.T) {
+	src := `rules:
+  - rule: cp
+    severity: warning
+    confidence_cap: {max: 0.35, unless_any: [ka]}
+    anchor:
+      changepoint: {metric: timewait, factor: 5, min: 5000}
+    require:
+      - name: conns_down
+        changepoint: active_conn
+        direction: down
+        hold: 30s
+        window: [-1m, 1m]
+    support:
+      - name: ka
+        cause: {kind: config_change, attrs: {setting: "=~ keepalive"}}
+        max_lag: 10m
+    trigger: [ka]
+    title: t
+    summary: "{{.anchor_lag}} {{.anchor_cause}} {{.anchor_cause_time}} {{.ka_lag}} {{.ka_setting}} {{.conns_down_before}} {{.conns_down_cause}}"
+    prevention: [p]
+`
+	f, errs := Parse("cp.yaml", []byte(src))
+	if len(errs) > 0 {
+		t.Fatal(errText(errs))
+	}
+	r := f.Rules[0]
+	a := r.Anchor.ChangePoint
+	if a == nil || a.Metric != timeline.MetricTimeWait || a.Direction != "up" || a.Factor != 5 || a.Min != 5000 || a.Hold != 2*time.Minute {
+		t.Errorf("anchor = %+v", a)
+	}
+	c := r.Require[0]
+	if c.Type != CondChange || c.Change == nil || c.Change.Metric != timeline.MetricActiveConn || c.Change.Direction != "down" || c.Change.Hold != 30*time.Second || c.Change.Factor != 0 {
+		t.Errorf("changepoint condition = %+v %+v", c, c.Change)
+	}
+	k := r.Support[0]
+	if k.Type != CondCause || k.MaxLag != 10*time.Minute || len(k.Events) != 1 || k.Events[0].Kind != timeline.KindConfigChange {
+		t.Errorf("cause condition = %+v", k)
+	}
+	if cc := r.ConfidenceCap; cc == nil || cc.Max != 0.35 || len(cc.UnlessAny) != 1 || cc.UnlessAny[0] != "ka" {
+		t.Errorf("confidence cap = %+v", cc)
+	}
+}

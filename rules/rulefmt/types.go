@@ -87,6 +87,9 @@ type Rule struct {
 	ID, Case string
 	Severity string
 	Escalate *Escalate
+	// ConfidenceCap, when set, caps the confidence of a finding none of
+	// whose named conditions held.
+	ConfidenceCap *ConfidenceCap
 	// Confidence is the confidence of a finding whose required conditions
 	// hold and no supporting one does; supporting conditions raise it
 	// linearly to 1. Default 0.6.
@@ -112,6 +115,15 @@ type Escalate struct {
 	IfAny    []string
 }
 
+// ConfidenceCap limits a finding's confidence to Max unless any of the
+// conditions named in UnlessAny held: "a TIME_WAIT surge that no setting
+// change preceded is reported, but with low confidence".
+type ConfidenceCap struct {
+	Pos       Pos
+	Max       float64
+	UnlessAny []string
+}
+
 // Merge says how candidates of one rule are folded into findings: candidates
 // on the same backend (or on any backend with AcrossBackends) whose spans
 // overlap or lie within Within of each other become one finding.
@@ -130,13 +142,15 @@ type Merge struct {
 	SplitOn        []*Matcher
 }
 
-// Anchor is what starts a candidate: an event match (Events, any of them) or
-// a level shift of a series (Shift).
+// Anchor is what starts a candidate: an event match (Events, any of them),
+// a level shift of a series (Shift) or a change point of a series
+// (ChangePoint).
 type Anchor struct {
 	Pos         Pos
 	Events      []*Matcher
 	BackendFrom *BackendFrom
 	Shift       *Shift
+	ChangePoint *ChangePoint
 }
 
 // BackendFrom attributes an anchor event that names no backend to the backend
@@ -162,18 +176,37 @@ type Shift struct {
 	Hold     time.Duration // how long the new level must persist, default 2m
 }
 
+// ChangePoint selects change points of a metric's series, as
+// correlate.Analyze finds them for the draft (the same method, resampling
+// step and minimum size, so a finding and the draft's "Indicator changes"
+// agree): a change in Direction ("up" or "down") whose new level is at
+// least Factor times the old one (the old at least Factor times the new
+// for "down"; 0: any size), whose higher level is at least Min, and that
+// lasts at least Hold before the series crosses back past the midpoint of
+// the two levels or its data ends.
+type ChangePoint struct {
+	Pos       Pos
+	Metric    timeline.Metric
+	Direction string // "up" (default) or "down"
+	Factor    float64
+	Min       float64
+	Hold      time.Duration // default 2m
+}
+
 // CondType is the kind of a condition.
 type CondType string
 
 // Condition types.
 const (
-	CondEvent   CondType = "event"   // a matching event is present
-	CondAbsent  CondType = "absent"  // no matching event is present
-	CondCounter CondType = "counter" // sum/peak/rate of a counter metric
-	CondRise    CondType = "rise"    // rate in window vs rate in a baseline
-	CondGauge   CondType = "gauge"   // max/min/last/mean of a gauge metric
-	CondAnyOf   CondType = "any_of"  // at least one sub-condition holds
-	CondAllOf   CondType = "all_of"  // every sub-condition holds
+	CondEvent   CondType = "event"       // a matching event is present
+	CondAbsent  CondType = "absent"      // no matching event is present
+	CondCounter CondType = "counter"     // sum/peak/rate of a counter metric
+	CondRise    CondType = "rise"        // rate in window vs rate in a baseline
+	CondGauge   CondType = "gauge"       // max/min/last/mean of a gauge metric
+	CondChange  CondType = "changepoint" // a change point of a metric in the window
+	CondCause   CondType = "cause"       // the anchor change point is linked to a matching change
+	CondAnyOf   CondType = "any_of"      // at least one sub-condition holds
+	CondAllOf   CondType = "all_of"      // every sub-condition holds
 )
 
 // Join says which backends a condition looks at relative to the anchor's.
@@ -239,7 +272,13 @@ type Condition struct {
 	Max, Low, Last  Threshold       // gauge ("min" in YAML is Low)
 	Mean            Threshold       // gauge
 	Span            time.Duration   // gauge: observations must span this long
-	Of              []*Condition    // any_of, all_of
+	// Change selects change points (changepoint conditions).
+	Change *ChangePoint
+	// MaxLag narrows a cause condition: the change must precede the
+	// change point's onset by at most this much (default: the analysis'
+	// 15m link range).
+	MaxLag time.Duration
+	Of     []*Condition // any_of, all_of
 
 	textNode *yaml.Node
 }

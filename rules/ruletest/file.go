@@ -34,6 +34,7 @@
 //	        end: "14:03:00"           # optional
 //	        tolerance: 1m             # how far start/end may be off; default 1m
 //	        severity: critical        # optional
+//	        confidence: "<= 0.4"      # optional threshold on the confidence
 //
 // Series values are promtool's expanding notation (see ExpandSeries). For a
 // counter metric (http_requests, conn_resets, ...) each value is the count
@@ -114,7 +115,9 @@ type Expect struct {
 	End       time.Time // zero: not checked
 	Tolerance time.Duration
 	Severity  string // "": not checked
-	Line      int
+	// Confidence, when set, must hold for the finding's confidence.
+	Confidence rulefmt.Threshold
+	Line       int
 }
 
 type rawFile struct {
@@ -157,6 +160,8 @@ type rawExpect struct {
 	End       string `yaml:"end"`
 	Tolerance string `yaml:"tolerance"`
 	Severity  string `yaml:"severity"`
+	// Confidence is a threshold such as "<= 0.4".
+	Confidence string `yaml:"confidence"`
 }
 
 // LoadFile reads and parses a test file.
@@ -321,6 +326,13 @@ func Parse(name string, data []byte) (*File, error) {
 				case "", "info", "warning", "critical":
 				default:
 					bad("expect", j, "severity %q: expected info, warning or critical", e.Severity)
+				}
+				if re.Confidence != "" {
+					th, err := rulefmt.ParseThreshold(re.Confidence)
+					if err != nil {
+						bad("expect", j, "confidence: %v", err)
+					}
+					e.Confidence = th
 				}
 				t.Expect = append(t.Expect, e)
 			}

@@ -107,6 +107,9 @@ func describeExpect(e Expect, loc *time.Location) string {
 	if e.Severity != "" {
 		sb.WriteString(", " + e.Severity)
 	}
+	if e.Confidence.Set() {
+		sb.WriteString(", confidence " + e.Confidence.String())
+	}
 	if e.Line > 0 {
 		fmt.Fprintf(&sb, "  [line %d]", e.Line)
 	}
@@ -122,7 +125,7 @@ func describeFinding(f rules.Finding, loc *time.Location) string {
 	if f.Case != "" && f.Case != f.Rule {
 		name += " (case " + f.Case + ")"
 	}
-	return fmt.Sprintf("%s on %s from %s to %s, %s", name, b, clock(f.Start, loc), clock(f.End, loc), f.Severity)
+	return fmt.Sprintf("%s on %s from %s to %s, %s, confidence %.2f", name, b, clock(f.Start, loc), clock(f.End, loc), f.Severity, f.Confidence)
 }
 
 // matches reports whether finding f meets expectation e, and how far its
@@ -135,6 +138,9 @@ func matches(e Expect, f rules.Finding) (time.Duration, bool) {
 		return 0, false
 	}
 	if e.Severity != "" && e.Severity != string(f.Severity) {
+		return 0, false
+	}
+	if !e.Confidence.Holds(f.Confidence) {
 		return 0, false
 	}
 	d := absDur(f.Start.Sub(e.Start))

@@ -1,0 +1,155 @@
+package prefilter
+
+import (
+	"strings"
+
+	"github.com/postmortem-tool/postmortem/parsers"
+)
+
+// Matcher reports whether a line contains any of a set of literals,
+// ASCII-case-insensitively, in one pass: an Aho-Corasick automaton made
+// into a full DFA over byte classes (bytes that no literal holds share one
+// class, upper-case letters share their lower-case letter's class). A
+// Matcher is read-only after New and safe for concurrent use.
+type Matcher struct {
+	class  [256]uint8
+	nclass int
+	next   []int32 // state*nclass+class -> state
+	out    []int32 // state -> index into outs of its first output, -1 if none
+	outs   [][]lit // outputs of a state: literals ending there
+	empty  bool    // no literal: nothing matches
+	minLen int
+}
+
+type lit struct {
+	n    int
+	word bool
+}
+
+// NewMatcher builds a Matcher for lits. Duplicate and empty literals are
+// ignored.
+func NewMatcher(lits []parsers.Literal) *Matcher {
+	m := &Matcher{}
+	// Byte classes: 0 for bytes in no literal; one per distinct lower-case
+	// byte otherwise.
+	for _, l := range lits {
+		for i := 0; i < len(l.Text); i++ {
+			b := lower(l.Text[i])
+			if m.class[b] == 0 {
+				m.nclass++
+				if m.nclass > 255 {
+					panic("prefilter: too many byte classes")
+				}
+				m.class[b] = uint8(m.nclass)
+				if b >= 'a' && b <= 'z' {
+					m.class[b-'a'+'A'] = uint8(m.nclass)
+				}
+			}
+		}
+	}
+	m.nclass++
+	// Trie.
+	type node struct {
+		child map[uint8]int32
+		fail  int32
+		outs  []lit
+	}
+	nodes := []node{{child: map[uint8]int32{}}}
+	seen := map[parsers.Literal]bool{}
+	for _, l := range lits {
+		l.Text = strings.ToLower(l.Text)
+		if l.Text == "" || seen[l] {
+			continue
+		}
+		seen[l] = true
+		s := int32(0)
+		for i := 0; i < len(l.Text); i++ {
+			c := m.class[l.Text[i]]
+			nx, ok := nodes[s].child[c]
+			if !ok {
+				nx = int32(len(nodes))
+				nodes = append(nodes, node{child: map[uint8]int32{}})
+				nodes[s].child[c] = nx
+			}
+			s = nx
+		}
+		nodes[s].outs = append(nodes[s].outs, lit{len(l.Text), l.Word})
+		if m.minLen == 0 || len(l.Text) < m.minLen {
+			m.minLen = len(l.Text)
+		}
+	}
+	if len(seen) == 0 {
+		m.empty = true
+		return m
+	}
+	// Breadth-first: failure links, outputs inherited along them, and the
+	// full transition table.
+	m.next = make([]int32, len(nodes)*m.nclass)
+	queue := []int32{0}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		if s != 0 {
+			nodes[s].outs = append(nodes[s].outs, nodes[nodes[s].fail].outs...)
+		}
+		for c := 0; c < m.nclass; c++ {
+			if nx, ok := nodes[s].child[uint8(c)]; ok {
+				if s == 0 {
+					nodes[nx].fail = 0
+				} else {
+					nodes[nx].fail = m.next[int(nodes[s].fail)*m.nclass+c]
+				}
+				m.next[int(s)*m.nclass+c] = nx
+				queue = append(queue, nx)
+			} else if s != 0 {
+				m.next[int(s)*m.nclass+c] = m.next[int(nodes[s].fail)*m.nclass+c]
+			}
+		}
+	}
+	m.out = make([]int32, len(nodes))
+	for i := range nodes {
+		m.out[i] = -1
+		if len(nodes[i].outs) > 0 {
+			m.out[i] = int32(len(m.outs))
+			m.outs = append(m.outs, nodes[i].outs)
+		}
+	}
+	return m
+}
+
+// Match reports whether line contains one of the literals (a Word literal
+// only where no letter, digit or '_' touches it on either side).
+func (m *Matcher) Match(line []byte) bool {
+	if m.empty || len(line) < m.minLen {
+		return false
+	}
+	s := int32(0)
+	next, out, nc := m.next, m.out, int32(m.nclass)
+	for i := 0; i < len(line); i++ {
+		s = next[s*nc+int32(m.class[line[i]])]
+		if o := out[s]; o >= 0 {
+			for _, l := range m.outs[o] {
+				if !l.word || m.boundary(line, i+1-l.n, i+1) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// boundary reports whether line[a:b] stands alone as a word.
+func (m *Matcher) boundary(line []byte, a, b int) bool {
+	return (a == 0 || !isWord(line[a-1])) && (b == len(line) || !isWord(line[b]))
+}
+
+func isWord(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
+}
+
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}

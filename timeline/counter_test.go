@@ -1,0 +1,59 @@
+package timeline
+
+import (
+	"math/rand"
+	"testing"
+	"time"
+)
+
+// TestCounterPages adds more seconds than fit in several pages, in a
+// mostly increasing order with repeats and stragglers as access logs have,
+// reads the counter in the middle (Snapshot) and at the end, and compares
+// every second with a plain map.
+func TestCounterPages(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	b := NewBuilder(Options{})
+	want := map[int64]float64{}
+	first := map[int64]int64{}
+	t0 := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	sec := int64(0)
+	for line := int64(1); line <= 3*pageLen*3; line++ {
+		if rng.Intn(3) == 0 {
+			sec++
+		}
+		s := sec
+		if rng.Intn(50) == 0 && s > 5 {
+			s -= int64(rng.Intn(5)) // a straggler: a request that began earlier
+		}
+		v := float64(rng.Intn(4))
+		b.Sample(Sample{Time: t0.Add(time.Duration(s) * time.Second), Metric: MetricRequests, Backend: "vm-a", Value: v, Pos: Pos{File: "a.log", Line: line}})
+		want[s] += v
+		if _, ok := first[s]; !ok {
+			first[s] = line
+		}
+		if line == pageLen*4 {
+			snap := b.Snapshot()
+			if len(snap.Series) != 1 {
+				t.Fatalf("snapshot has %d series", len(snap.Series))
+			}
+		}
+	}
+	tl := b.Timeline()
+	pts := tl.Series[0].Points(Window{End: t0.Add(100 * time.Hour)})
+	got := map[int64]float64{}
+	for _, p := range pts {
+		s := p.Time.Unix() - t0.Unix()
+		got[s] = p.Value
+		if p.Pos.Line != first[s] {
+			t.Errorf("second %d: position line %d, want the first line counted in it, %d", s, p.Pos.Line, first[s])
+		}
+	}
+	for s, v := range want {
+		if v != 0 && got[s] != v {
+			t.Errorf("second %d: sum %v, want %v", s, got[s], v)
+		}
+	}
+	if len(got) == 0 || len(want) < 2*pageLen {
+		t.Fatalf("test covers %d seconds, want more than two pages", len(want))
+	}
+}
