@@ -33,6 +33,7 @@ type metricsOptions struct {
 	PromMaxPoints int
 	Changes       []string
 	NoClaim       bool
+	Configs       configOptions // setting changes from config history
 
 	source *metrics.Source
 }
@@ -53,6 +54,7 @@ func (o *metricsOptions) addFlags(cmd *cobra.Command) {
 	f.IntVar(&o.PromMaxPoints, "prometheus-max-points", 200000, "keep at most this many points per query")
 	f.StringArrayVar(&o.Changes, "change", nil, "record a setting change: `\"TIME DESCRIPTION\"` (TIME in RFC 3339), e.g. \"2026-05-01T14:02:00+09:00 keepalive_timeout 65s -> 2s on vm-a\"; repeatable")
 	f.BoolVar(&o.NoClaim, "no-metric-files", false, "do not read metric files found among the log inputs")
+	o.Configs.addFlags(cmd)
 }
 
 // apply adds the metric and change sources to cfg.
@@ -115,6 +117,9 @@ func (o *metricsOptions) apply(d *Deps, cfg *pipeline.Config) error {
 		cfg.Claim = src.Claim
 	}
 	cfg.Extra = append(cfg.Extra, src.Run)
+	if err := o.Configs.apply(cfg); err != nil {
+		return err
+	}
 	if len(o.Changes) > 0 {
 		evs, err := parseChanges(o.Changes)
 		if err != nil {

@@ -20,9 +20,10 @@ import (
 
 // TimelineOptions are the flags of `postmortem timeline`.
 type TimelineOptions struct {
-	Inputs inputOptions
-	Format string
-	Args   []string
+	Inputs  inputOptions
+	Configs configOptions
+	Format  string
+	Args    []string
 }
 
 func newTimelineCmd(d *Deps, run func(context.Context, *TimelineOptions) error) *cobra.Command {
@@ -46,6 +47,7 @@ count and peak rate; state transitions and deploy steps stay single rows.`,
 		}),
 	}
 	o.Inputs.addFlags(cmd)
+	o.Configs.addFlags(cmd)
 	cmd.Flags().StringVar(&o.Format, "format", "table", "output format: table, md, json or csv")
 	return cmd
 }
@@ -74,6 +76,9 @@ func runTimeline(ctx context.Context, d *Deps, o *TimelineOptions) error {
 	}
 	cfg, err := o.Inputs.config(d, o.Args)
 	if err != nil {
+		return err
+	}
+	if err := o.Configs.apply(&cfg); err != nil {
 		return err
 	}
 	res, err := pipeline.Run(ctx, cfg)
