@@ -90,6 +90,9 @@ type Report struct {
 	Changes      []SettingChange  `json:"changes,omitempty"`
 	ChangePoints []ChangePointRow `json:"changepoints,omitempty"`
 	Correlation  *CorrelationRow  `json:"correlation,omitempty"`
+	// Skew is the clock skew estimated between sources (SetSkew), applied
+	// or not; absent from JSON when there is none.
+	Skew []SkewRow `json:"skew,omitempty"`
 }
 
 // Primary returns the most severe, most confident finding, or nil.

@@ -156,6 +156,7 @@ func runAnalyze(ctx context.Context, d *Deps, o *AnalyzeOptions) error {
 		Redact:   o.Redact,
 	})
 	rep.SetAnalysis(correlate.Analyze(res.Timeline, correlate.AnalyzeOptions{}), res.Loc, o.Redact)
+	rep.SetSkew(skewInputs(res.Skew), res.Loc, o.Redact)
 	// Charts go into the HTML page, or beside a Markdown file written with
 	// -o; Markdown to standard output gets none.
 	var charts []templates.Chart

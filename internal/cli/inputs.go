@@ -24,6 +24,7 @@ type inputOptions struct {
 	From, To     string
 	MaxLine      int
 	Workers      int
+	Skew         string // auto|report|off
 }
 
 func (o *inputOptions) addFlags(cmd *cobra.Command) {
@@ -37,6 +38,7 @@ func (o *inputOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.To, "to", "", "keep events up to this time (RFC 3339)")
 	f.IntVar(&o.MaxLine, "max-line", 1<<20, "skip and count lines longer than this many bytes")
 	f.IntVar(&o.Workers, "workers", 0, "files parsed in parallel (default: number of CPUs)")
+	f.StringVar(&o.Skew, "skew", pipeline.SkewAuto, "clock skew between sources: auto (estimate, correct when confident), report (estimate only) or off; --offset always wins")
 }
 
 // pairs parses repeated KEY=VALUE flag values.
@@ -88,6 +90,9 @@ func (o *inputOptions) config(d *Deps, args []string) (pipeline.Config, error) {
 			return cfg, usagef("--offset %s=%s: expected a duration such as 2s, -1m30s", k, v)
 		}
 		cfg.Offsets[k] = dur
+	}
+	if cfg.Skew, err = pipeline.ParseSkewMode(o.Skew); err != nil {
+		return cfg, usagef("%v", err)
 	}
 	if o.TZ != "" {
 		loc, err := pipeline.ParseZone(o.TZ)

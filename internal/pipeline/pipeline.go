@@ -60,6 +60,9 @@ type Config struct {
 	// here: the claimer reads it itself (e.g. a metric file, through an
 	// ExtraSource). It is called from one goroutine, in input order.
 	Claim func(st *ingest.Stream, sample [][]byte) bool
+	// Skew is SkewAuto (also ""), SkewReport or SkewOff: whether clock
+	// skew between streams is estimated, and corrected when confident.
+	Skew string
 	// Prefilter, if set, skips the lines that hold no literal of a signal
 	// it wants before they are parsed (counted per source as Prefiltered).
 	Prefilter *prefilter.Set
@@ -82,6 +85,8 @@ type Result struct {
 	ZoneNote string
 	Warnings []string
 	Rules    rules.Result
+	// Skew holds the clock skew estimated per stream, applied or not.
+	Skew []SkewEstimate
 }
 
 // ErrUsage marks errors caused by the invocation (bad paths, bad flags);
@@ -205,6 +210,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	res.Skew = estimateSkew(cfg, jobs, parts)
 	for _, j := range jobs {
 		if j.format != nil {
 			res.Sources = append(res.Sources, j.files...)
