@@ -30,6 +30,7 @@ type RulesRunOptions struct {
 	NoPrefilter bool
 	Args       []string
 	Loki       lokiOptions
+	Configs    configOptions
 }
 
 func newRulesRunCmd(d *Deps) *cobra.Command {
@@ -57,6 +58,7 @@ terminal; nothing is drawn otherwise.`,
 	o.Inputs.addFlags(cmd)
 	o.Rules.addFlags(cmd)
 	o.Loki.addFlags(cmd)
+	o.Configs.addFlags(cmd)
 	f := cmd.Flags()
 	f.StringVar(&o.Format, "format", "table", "output format: table, json or junit")
 	f.StringVarP(&o.Output, "output", "o", "", "write the report to `FILE` instead of standard output")
@@ -104,6 +106,9 @@ func runRulesRun(ctx context.Context, d *Deps, o *RulesRunOptions) error {
 		cfg.Prefilter = prefilter.NewSet(want)
 	}
 	if err := o.Loki.apply(d, &cfg, len(o.Args) == 0); err != nil {
+		return err
+	}
+	if err := o.Configs.apply(&cfg); err != nil {
 		return err
 	}
 	var bar *rulesrun.Progress
