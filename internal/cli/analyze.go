@@ -155,7 +155,11 @@ func runAnalyze(ctx context.Context, d *Deps, o *AnalyzeOptions) error {
 		Warnings: res.Warnings,
 		Redact:   o.Redact,
 	})
-	rep.SetAnalysis(correlate.Analyze(res.Timeline, correlate.AnalyzeOptions{}), res.Loc, o.Redact)
+	an := res.Rules.Analysis // the rules' own, when a rule used change points
+	if an == nil {
+		an = correlate.Analyze(res.Timeline, correlate.AnalyzeOptions{})
+	}
+	rep.SetAnalysis(an, res.Loc, o.Redact)
 	rep.SetSkew(skewInputs(res.Skew), res.Loc, o.Redact)
 	// Charts go into the HTML page, or beside a Markdown file written with
 	// -o; Markdown to standard output gets none.
