@@ -323,3 +323,23 @@ func TestRepoMergeAndRename(t *testing.T) {
 		t.Errorf("changes (-want +got):\n%s", d)
 	}
 }
+
+// FuzzSnapshotTime checks that any snapshot name is read without a panic,
+// and that a time found is valid and leaves a non-empty configuration path.
+func FuzzSnapshotTime(f *testing.F) {
+	for _, s := range []string{"nginx.conf.2026-05-01T14:09:20+09:00", "2026-05-01T140920Z/nginx.conf", "a/1777612160/b", "x@20260501T140920", "9999-99-99T99:99:99+99:99", "/", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, rel string) {
+		tm, config, ok := SnapshotTime(rel, kst)
+		if !ok {
+			return
+		}
+		if tm.Year() < 1970 || tm.Year() > 9999 {
+			t.Fatalf("%q: implausible time %s", rel, tm)
+		}
+		if config == "" || len(config) >= len(rel) {
+			t.Fatalf("%q: configuration path %q", rel, config)
+		}
+	})
+}

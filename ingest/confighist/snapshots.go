@@ -46,6 +46,9 @@ var (
 func SnapshotTime(rel string, loc *time.Location) (t time.Time, config string, ok bool) {
 	segs := strings.Split(rel, "/")
 	last := len(segs) - 1
+	if segs[last] == "" {
+		return time.Time{}, rel, false // not a file
+	}
 	if t, name, ok := nameTime(segs[last], loc); ok {
 		segs[last] = name
 		return t, strings.Join(segs, "/"), true
