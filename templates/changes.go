@@ -131,12 +131,40 @@ const (
 	MaxPerSeries        = 2
 )
 
+// MinDraftRatio is the smallest change of level the draft lists: a rise to
+// at least MinDraftRatio times the old level, or a fall to at most its
+// inverse. Smaller shifts (an average session age creeping up by 6%) are
+// real but rarely what a reviewer needs; the JSON keeps them.
+const MinDraftRatio = 1.5
+
+// material reports whether the change is large enough for the draft. A
+// change from or to zero has no ratio and always is.
+//
+// A rise of a session-age gauge is left out too unless it belongs to a
+// finding (a stuck drain ages the sessions left): ages grow by themselves
+// while sessions stay open.
+func (c ChangePointRow) material() bool {
+	switch timeline.Metric(c.Metric) {
+	case timeline.MetricWSAvgAge, timeline.MetricWSP99Age:
+		if c.After > c.Before && len(c.Findings) == 0 {
+			return false
+		}
+	}
+	if c.Ratio == nil {
+		return true
+	}
+	r := *c.Ratio
+	return r >= MinDraftRatio || r <= 1/MinDraftRatio
+}
+
 // IndicatorChanges is the draft's selection of change points.
 type IndicatorChanges struct {
 	// Rows are the most relevant change points, best first: those that
 	// belong to a finding, then those a setting change or deploy step
 	// preceded, then the clearest (largest cost saved by the split, in
-	// noise units), then the earliest; at most MaxPerSeries of a series.
+	// noise units), then the earliest; at most MaxPerSeries of a series,
+	// and only changes of at least MinDraftRatio (or to or from zero), and
+	// no rise of a session age outside a finding.
 	Rows []ChangePointRow
 	// More counts the change points left out; Total all of them.
 	More, Total int
@@ -169,7 +197,7 @@ func (r *Report) IndicatorChanges() *IndicatorChanges {
 	ic := &IndicatorChanges{Total: len(rows)}
 	per := map[Text]int{}
 	for _, row := range rows {
-		if len(ic.Rows) == MaxIndicatorChanges || per[row.Series] == MaxPerSeries {
+		if len(ic.Rows) == MaxIndicatorChanges || per[row.Series] == MaxPerSeries || !row.material() {
 			continue
 		}
 		per[row.Series]++

@@ -12,8 +12,9 @@ import (
 
 // hardCutAnalysis is a change-point analysis of the hard-cut fixture as
 // correlate.Analyze shapes it: two changes that belong to the findings,
-// one on a backend whose name is hostile Markdown, a dozen small wobbles
-// of unrelated series, and a flapping series of which the draft keeps two.
+// one on a backend whose name is hostile Markdown, a dozen lesser changes
+// of unrelated series, a flapping series of which the draft keeps two, and
+// two shifts too small for the draft.
 func hardCutAnalysis() *correlate.Analysis {
 	ev := func(t time.Time, k timeline.Kind, backend string, p timeline.Pos, text string, attrs ...string) timeline.Event {
 		e := timeline.Event{Time: t, Kind: k, Backend: backend, Pos: p, Text: text, Attrs: map[string]string{}}
@@ -46,11 +47,16 @@ func hardCutAnalysis() *correlate.Analysis {
 		cp(timeline.MetricTimeWait, "vm-`x`|<b>", at("20m"), 2000, 9000, 60),
 	)
 	for i := 0; i < 12; i++ {
-		a.ChangePoints = append(a.ChangePoints, cp(timeline.MetricWSAvgAge, fmt.Sprintf("vm-d%d", i), at(fmt.Sprintf("%dm", 5+2*i)), 3600, 3800+float64(i), 10+float64(i)))
+		a.ChangePoints = append(a.ChangePoints, cp(timeline.MetricWSSessions, fmt.Sprintf("vm-d%d", i), at(fmt.Sprintf("%dm", 5+2*i)), 1000, 2000+float64(i), 10+float64(i)))
 	}
 	for i, score := range []float64{55, 50, 45} {
-		a.ChangePoints = append(a.ChangePoints, cp(timeline.MetricWSAvgAge, "vm-d0", at(fmt.Sprintf("%dm", 30+i)), 3800, 3600+float64(i), score))
+		a.ChangePoints = append(a.ChangePoints, cp(timeline.MetricWSSessions, "vm-d0", at(fmt.Sprintf("%dm", 30+i)), 2000, 600+float64(i), score))
 	}
+	// Real but small shifts, with high scores: never in the draft.
+	a.ChangePoints = append(a.ChangePoints,
+		cp(timeline.MetricWSAvgAge, "vm-a", at("6m"), 3600, 3800, 900),
+		cp(timeline.MetricWSAvgAge, "vm-b", at("6m"), 3800, 3000, 900),
+		cp(timeline.MetricWSAvgAge, "vm-c", at("6m"), 600, 3600, 900)) // ages grow by themselves
 	a.Correlation = &correlate.Correlation{R: 0.834, N: 120, Step: 10 * time.Second, Window: timeline.Window{Start: at("0s"), End: at("20m")}}
 	return a
 }
@@ -67,12 +73,15 @@ func TestIndicatorChanges(t *testing.T) {
 	}
 	r.SetAnalysis(hardCutAnalysis(), in.Loc, false)
 	ic := r.IndicatorChanges()
-	if ic == nil || ic.Total != 18 || len(ic.Rows) != MaxIndicatorChanges || ic.More != 6 {
+	if ic == nil || ic.Total != 21 || len(ic.Rows) != MaxIndicatorChanges || ic.More != 9 {
 		t.Fatalf("IndicatorChanges = %+v", ic)
 	}
 	flaps := 0
 	for _, row := range ic.Rows {
-		if row.Series == "ws_avg_age_seconds{vm-d0}" {
+		if row.Metric == string(timeline.MetricWSAvgAge) {
+			t.Errorf("listed a change of less than x%v or a rising age: %+v", MinDraftRatio, row)
+		}
+		if row.Series == "ws_sessions{vm-d0}" {
 			flaps++
 			if row.score == 45 || row.score == 10 {
 				t.Errorf("kept the third change of a flapping series: %+v", row)
@@ -94,7 +103,7 @@ func TestIndicatorChanges(t *testing.T) {
 		"- 14:02:10 `timewait{vm-c}` rose 1200 -> 18000 (x15) **(hard-cut-without-drain, timewait-explosion)**: 40s after keepalive\\_timeout went 65s -&gt; 5s (`deploy/deploy.log:7`); also considered: nginx reload (`nginx/vm-c/error.log:40`, 39s), kill step (`deploy/deploy.log:12`, 10s)",
 		"- 14:02:00 `active_conn{vm-c}` fell 1800 -> 300 (-83%) **(hard-cut-without-drain, timewait-explosion)**: 0s after backend\\_state state=removed on vm-c (`lb/lb.log:88`)",
 		"- 14:20:00 ``timewait{vm-`x`|<b>}`` rose 2000 -> 9000 (x4.5): no setting change or deploy step in the 15 minutes before",
-		"*6 more change points are in the JSON output (`changepoints`).*",
+		"*9 more change points are in the JSON output (`changepoints`).*",
 		"TIME_WAIT growth against the error rate: r = 0.834 (strong linear relation) over 120 steps of 10s, 14:00:00 to 14:20:00.",
 	} {
 		if !strings.Contains(md, want) {
