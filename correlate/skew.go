@@ -60,6 +60,9 @@ type AnchorRule struct {
 
 type anchorKind int
 
+// maxCandidates bounds the right ends one left end is paired with.
+const maxCandidates = 8
+
 const (
 	aIntentOut anchorKind = iota + 1 // pipeline takes a backend out of the pool
 	aIntentIn                        // pipeline puts it back
@@ -181,8 +184,7 @@ type anchor struct {
 	backend  string
 	t        time.Time
 	dlo, dhi time.Duration // the true time lies in [t+dlo, t+dhi]
-	pos      timeline.Pos
-	what     string
+	ev       *timeline.Event
 }
 
 type role int
@@ -368,7 +370,7 @@ func extractAnchors(s *SkewSource, r role) []anchor {
 		if k == 0 {
 			continue
 		}
-		a := anchor{kind: k, backend: e.Backend, t: e.Time, dhi: res, pos: e.Pos, what: e.Summary(e.Time.Location())}
+		a := anchor{kind: k, backend: e.Backend, t: e.Time, dhi: res, ev: e}
 		if (k == aLBOut || k == aLBIn) && e.Attr("prev") != "" {
 			// A poller's report: the change happened after its previous
 			// reading of this backend, which bounds it from below.
@@ -420,8 +422,8 @@ func measureLink(idA, idB string, as, bs []anchor, opts SkewOptions) (SkewLink, 
 		hi := g + right.dhi - left.dlo - rule.Lo
 		est := g + (right.dlo+right.dhi)/2 - (left.dlo+left.dhi)/2 - rule.Typical
 		p := AnchorPair{Rule: rule.Name}
-		endL := AnchorEnd{Pos: left.pos, Time: left.t, What: left.what}
-		endR := AnchorEnd{Pos: right.pos, Time: right.t, What: right.what}
+		endL := AnchorEnd{Pos: left.ev.Pos, Time: left.t, What: left.ev.Summary(left.t.Location())}
+		endR := AnchorEnd{Pos: right.ev.Pos, Time: right.t, What: right.ev.Summary(right.t.Location())}
 		if leftIsA {
 			endL.Source, endR.Source = idA, idB
 			p.A, p.B, p.Lo, p.Hi, p.Estimate = endL, endR, lo, hi, est
@@ -432,21 +434,53 @@ func measureLink(idA, idB string, as, bs []anchor, opts SkewOptions) (SkewLink, 
 		p.Estimate = clampDur(p.Estimate, p.Lo, p.Hi)
 		pairs = append(pairs, p)
 	}
-	for ri := range AnchorRules {
-		rule := &AnchorRules[ri]
-		for x := range as {
-			for y := range bs {
-				l, r := &as[x], &bs[y]
-				if l.backend != r.backend {
-					continue
+	byKind := func(as []anchor) map[anchorKind][]*anchor {
+		m := map[anchorKind][]*anchor{}
+		for i := range as {
+			m[as[i].kind] = append(m[as[i].kind], &as[i])
+		}
+		for _, l := range m {
+			sort.SliceStable(l, func(i, j int) bool { return l[i].t.Before(l[j].t) })
+		}
+		return m
+	}
+	ka, kb := byKind(as), byKind(bs)
+	// Each left end keeps the maxCandidates right ends nearest the rule's
+	// typical latency: dense failure bursts would otherwise give thousands
+	// of candidates per kill, and the vote is quadratic in pairs. Anchors
+	// are in time order, so the nearest lie on both sides of the typical
+	// time.
+	match := func(rule *AnchorRule, ls, rs []*anchor, leftIsA bool) {
+		for _, l := range ls {
+			target := l.t.Add(rule.Typical)
+			lo, hi := l.t.Add(-opts.MaxSkew+rule.Lo), l.t.Add(opts.MaxSkew+rule.Hi)
+			j := sort.Search(len(rs), func(i int) bool { return !rs[i].t.Before(target) })
+			i := j - 1
+			for n := 0; n < maxCandidates; {
+				var r *anchor
+				switch {
+				case i >= 0 && !rs[i].t.Before(lo) && (j >= len(rs) || rs[j].t.After(hi) || target.Sub(rs[i].t) <= rs[j].t.Sub(target)):
+					r = rs[i]
+					i--
+				case j < len(rs) && !rs[j].t.After(hi):
+					r = rs[j]
+					j++
 				}
-				if l.kind == rule.left && r.kind == rule.right {
-					add(rule, l, r, true)
+				if r == nil {
+					break
 				}
-				if !rule.symmetric && r.kind == rule.left && l.kind == rule.right {
-					add(rule, r, l, false)
+				if r.backend == l.backend {
+					add(rule, l, r, leftIsA)
+					n++
 				}
 			}
+		}
+	}
+	for ri := range AnchorRules {
+		rule := &AnchorRules[ri]
+		match(rule, ka[rule.left], kb[rule.right], true)
+		if !rule.symmetric {
+			match(rule, kb[rule.left], ka[rule.right], false)
 		}
 	}
 	if len(pairs) == 0 {
@@ -464,13 +498,6 @@ func measureLink(idA, idB string, as, bs []anchor, opts SkewOptions) (SkewLink, 
 	// candidates nor the lines of one transition count twice.
 	clusterEnds(pairs, opts.MomentGap, func(p *AnchorPair) (time.Time, *int) { return p.A.Time, &p.momentA })
 	clusterEnds(pairs, opts.MomentGap, func(p *AnchorPair) (time.Time, *int) { return p.B.Time, &p.momentB })
-	count := func(idx []int) int {
-		as, bs := map[int]bool{}, map[int]bool{}
-		for _, i := range idx {
-			as[pairs[i].momentA], bs[pairs[i].momentB] = true, true
-		}
-		return min(len(as), len(bs))
-	}
 	holding := func(s time.Duration) []int {
 		var idx []int
 		for i := range pairs {
@@ -480,31 +507,65 @@ func measureLink(idA, idB string, as, bs []anchor, opts SkewOptions) (SkewLink, 
 		}
 		return idx
 	}
-	all := make([]int, len(pairs))
 	maxW := time.Duration(0)
+	nA, nB := 0, 0
 	for i := range pairs {
-		all[i] = i
 		maxW = max(maxW, pairs[i].Hi-pairs[i].Lo)
+		nA, nB = max(nA, pairs[i].momentA+1), max(nB, pairs[i].momentB+1)
 	}
-	moments := count(all)
+	moments := min(nA, nB)
 	l := SkewLink{A: idA, B: idB, Moments: moments}
 
 	// Vote: the skews held by the most moments. Closed intervals reach
 	// their largest cover at some interval's start. Several separate
 	// regions of equal cover are merged when they lie within one pair's
 	// width of each other, and make the link ambiguous otherwise.
-	cands := make([]time.Duration, 0, len(pairs))
+	// Sweep the interval ends in order (starts before ends at one
+	// coordinate: intervals are closed), tracking how many pairs of each
+	// moment hold the current point; the cover after the last start at a
+	// coordinate is a candidate.
+	type edge struct {
+		at    time.Duration
+		enter bool
+		i     int
+	}
+	edges := make([]edge, 0, 2*len(pairs))
 	for i := range pairs {
-		cands = append(cands, pairs[i].Lo)
+		edges = append(edges, edge{pairs[i].Lo, true, i}, edge{pairs[i].Hi, false, i})
 	}
-	slices.Sort(cands)
-	cands = slices.Compact(cands)
-	bestN := 0
-	covers := make([]int, len(cands))
-	for i, s := range cands {
-		covers[i] = count(holding(s))
-		bestN = max(bestN, covers[i])
+	sort.Slice(edges, func(a, b int) bool {
+		if edges[a].at != edges[b].at {
+			return edges[a].at < edges[b].at
+		}
+		return edges[a].enter && !edges[b].enter
+	})
+	inA, inB := make([]int, len(pairs)), make([]int, len(pairs))
+	dA, dB := 0, 0
+	var cands []time.Duration
+	var covers []int
+	for k, e := range edges {
+		a, b := pairs[e.i].momentA, pairs[e.i].momentB
+		if e.enter {
+			if inA[a]++; inA[a] == 1 {
+				dA++
+			}
+			if inB[b]++; inB[b] == 1 {
+				dB++
+			}
+			if k+1 == len(edges) || !edges[k+1].enter || edges[k+1].at != e.at {
+				cands = append(cands, e.at)
+				covers = append(covers, min(dA, dB))
+			}
+			continue
+		}
+		if inA[a]--; inA[a] == 0 {
+			dA--
+		}
+		if inB[b]--; inB[b] == 0 {
+			dB--
+		}
 	}
+	bestN := slices.Max(covers)
 	type region struct {
 		lo, hi time.Duration
 		idx    []int

@@ -325,3 +325,26 @@ func ExampleEstimateSkew() {
 	//   pipeline-lb-in: deploy.log:5 <-> haproxy.log:1258
 	//   pipeline-lb-out: deploy.log:8 <-> haproxy.log:1260
 }
+
+// BenchmarkEstimateSkew: a pipeline log with 40 kills and binds, an LB log,
+// and 20 proxy error logs of 2,000 failure bursts each.
+func BenchmarkEstimateSkew(b *testing.B) {
+	src := deployAndLB(40, 3*time.Second, []float64{0.2, 0.7})
+	for k := 0; k < 40; k++ {
+		src[0].Events = append(src[0].Events, skewEv("deploy.log", int64(1000+k), float64(60*k)+1, timeline.KindDeployStep, "vm-c", "step", timeline.StepKill))
+	}
+	for n := 0; n < 20; n++ {
+		id := fmt.Sprintf("nginx-%02d.log", n)
+		var ev []timeline.Event
+		for k := 0; k < 2000; k++ {
+			e := skewEv(id, int64(k+1), float64(k)*1.3, timeline.KindConnReset, "vm-c")
+			e.Count = 5
+			ev = append(ev, e)
+		}
+		src = append(src, SkewSource{ID: id, Events: ev})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		EstimateSkew(src, SkewOptions{})
+	}
+}
