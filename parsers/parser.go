@@ -286,3 +286,13 @@ type Prefilterable interface {
 type Skipper interface {
 	Skip(line []byte)
 }
+
+// CheapRejecter is implemented by Prefilterable formats whose parser
+// passes over a line that carries no signal faster than a literal scan
+// does (nginx-error: a few byte searches). A prefilter then does not skip
+// their lines one by one, unless no line of theirs can carry a wanted
+// signal at all; their literals still narrow what is fetched from a log
+// store.
+type CheapRejecter interface {
+	CheapReject() bool
+}

@@ -100,8 +100,15 @@ func (o *lokiOptions) apply(d *Deps, cfg *pipeline.Config, noFiles bool) error {
 		Registry: cfg.Registry, BackendLabel: o.BackendLabel,
 		InferZone: noFiles && cfg.Zone == nil,
 	}
+	// The prefilter's literals go into the query, so that only candidate
+	// lines travel (or a note says why the query is sent as given).
+	pushNote := ""
+	src.Query, pushNote = cfg.Prefilter.LogQL(o.LogQL, cfg.Registry)
 	cfg.Extra = append(cfg.Extra, func(ctx context.Context, loc *time.Location, w timeline.Window) (*timeline.Timeline, []timeline.Source, []string, error) {
 		part, srcs, warns, err := src.Run(ctx, loc, w)
+		if pushNote != "" {
+			warns = append(warns, "loki: "+pushNote)
+		}
 		// A query Loki rejects (bad LogQL, authentication, tenant) or a
 		// missing window is the invocation's fault: stop with status 2
 		// instead of reporting on the files alone.

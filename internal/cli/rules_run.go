@@ -28,9 +28,9 @@ type RulesRunOptions struct {
 	// NoPrefilter parses every line, even those without a literal of a
 	// signal the rules use.
 	NoPrefilter bool
-	Args       []string
-	Loki       lokiOptions
-	Configs    configOptions
+	Args        []string
+	Loki        lokiOptions
+	Configs     configOptions
 }
 
 func newRulesRunCmd(d *Deps) *cobra.Command {

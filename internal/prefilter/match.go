@@ -15,6 +15,7 @@ type Matcher struct {
 	class  [256]uint8
 	nclass int
 	next   []int32 // state*nclass+class -> state
+	delta  []int32 // state*nclass+class -> row of the next state, negated if it has outputs
 	out    []int32 // state -> index into outs of its first output, -1 if none
 	outs   [][]lit // outputs of a state: literals ending there
 	empty  bool    // no literal: nothing matches
@@ -114,6 +115,15 @@ func NewMatcher(lits []parsers.Literal) *Matcher {
 			m.outs = append(m.outs, nodes[i].outs)
 		}
 	}
+	m.delta = make([]int32, len(m.next))
+	for i, nx := range m.next {
+		row := nx * int32(m.nclass)
+		if m.out[nx] >= 0 {
+			row = -row
+		}
+		m.delta[i] = row
+	}
+	m.next = nil
 	return m
 }
 
@@ -123,16 +133,27 @@ func (m *Matcher) Match(line []byte) bool {
 	if m.empty || len(line) < m.minLen {
 		return false
 	}
+	// delta holds, per state and byte class, the next state's row offset
+	// (state*nclass), negated when that state has outputs.
+	delta, cls := m.delta, &m.class
 	s := int32(0)
-	next, out, nc := m.next, m.out, int32(m.nclass)
-	for i := 0; i < len(line); i++ {
-		s = next[s*nc+int32(m.class[line[i]])]
-		if o := out[s]; o >= 0 {
-			for _, l := range m.outs[o] {
-				if !l.word || m.boundary(line, i+1-l.n, i+1) {
-					return true
-				}
+	for i, c := range line {
+		s = delta[s+int32(cls[c])]
+		if s < 0 {
+			if m.outputs(line, i, -s) {
+				return true
 			}
+			s = -s
+		}
+	}
+	return false
+}
+
+// outputs checks the literals ending at line[i] in the state at row.
+func (m *Matcher) outputs(line []byte, i int, row int32) bool {
+	for _, l := range m.outs[m.out[row/int32(m.nclass)]] {
+		if !l.word || m.boundary(line, i+1-l.n, i+1) {
+			return true
 		}
 	}
 	return false

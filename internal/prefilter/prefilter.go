@@ -7,7 +7,9 @@
 // ASCII-case-insensitive Aho-Corasick automaton) and wraps each stream's
 // parser: a line with no literal is counted as skipped and not parsed.
 // Formats that declare no literals (nginx access lines, ss snapshots: every
-// line is a sample) are not wrapped.
+// line is a sample) are not wrapped, nor are formats whose parser rejects a
+// quiet line faster than the scan (parsers.CheapRejecter), unless none of
+// their lines can carry a wanted signal.
 package prefilter
 
 import (
@@ -52,6 +54,9 @@ func (s *Set) matcher(f parsers.Format) *Matcher {
 	}
 	lits, ok := pf.Literals(s.want)
 	if !ok {
+		return nil
+	}
+	if cr, ok := f.(parsers.CheapRejecter); ok && cr.CheapReject() && len(lits) > 0 {
 		return nil
 	}
 	m := NewMatcher(lits)

@@ -350,3 +350,8 @@ func (errorFormat) Literals(want parsers.Want) ([]parsers.Literal, bool) {
 	}
 	return out, true
 }
+
+// CheapReject implements parsers.CheapRejecter: classify rejects a quiet
+// line in a few byte searches, about twice as fast as a literal scan
+// (internal/prefilter BenchmarkPrefilter).
+func (errorFormat) CheapReject() bool { return true }
