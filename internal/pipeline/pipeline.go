@@ -4,6 +4,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -186,7 +187,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	parts := make([]*timeline.Timeline, len(jobs))
 	workers := cfg.Workers
 	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+		// Twice the cores: when a few large logs dominate (one access log
+		// per VM), more of them are parsed at once than there are cores,
+		// and the scheduler shares the cores among them, so that all
+		// finish together instead of one core parsing the last ones alone.
+		// Parts are kept until the merge anyway, so this costs only
+		// read buffers.
+		workers = 2 * runtime.GOMAXPROCS(0)
 	}
 	work := make(chan *job)
 	var wg sync.WaitGroup
@@ -199,7 +206,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			}
 		}()
 	}
-	for _, j := range jobs {
+	// Largest first: the long jobs start at once and the small ones fill
+	// the gaps. The order of the parts, and so the output, does not depend
+	// on it.
+	for _, j := range largestFirst(jobs) {
 		if j.format == nil {
 			continue
 		}
@@ -262,6 +272,25 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
+// largestFirst returns jobs ordered by decreasing input size (a compressed
+// file counts as eight times its size on disk), ties in input order.
+func largestFirst(jobs []*job) []*job {
+	size := func(j *job) int64 {
+		var n int64
+		for _, f := range j.stream.Files {
+			if strings.HasSuffix(f.Path, ".gz") || strings.HasSuffix(f.Path, ".zst") {
+				n += 8 * f.Size
+			} else {
+				n += f.Size
+			}
+		}
+		return n
+	}
+	out := slices.Clone(jobs)
+	slices.SortStableFunc(out, func(a, b *job) int { return cmp.Compare(size(b), size(a)) })
+	return out
+}
+
 func vote(zones, years map[int]int, h parsers.Hints) {
 	if h.ZoneOK {
 		zones[h.Zone]++
@@ -286,17 +315,20 @@ func parse(ctx context.Context, j *job, loc *time.Location, year int, cfg Config
 	unrec := map[string]int64{}
 	const progressEvery = 4 << 20
 	var pending, reported int64
-	stats, err := j.stream.Read(func(line []byte, pos timeline.Pos) {
-		if !p.Parse(line, pos, sink) {
-			unrec[pos.File]++
-		}
+	progress := func(n int) {
 		if cfg.Progress != nil {
-			if pending += int64(len(line)) + 1; pending >= progressEvery {
+			if pending += int64(n) + 1; pending >= progressEvery {
 				cfg.Progress(pending)
 				reported += pending
 				pending = 0
 			}
 		}
+	}
+	stats, err := j.stream.Read(func(line []byte, pos timeline.Pos) {
+		if !p.Parse(line, pos, sink) {
+			unrec[pos.File]++
+		}
+		progress(len(line))
 	})
 	if cfg.Progress != nil && stats.Bytes > reported {
 		cfg.Progress(stats.Bytes - reported)
@@ -449,18 +481,33 @@ func resolveEvidence(streams []*ingest.Stream, r *rules.Result, warnings *[]stri
 			osPath[f.Path] = f.OSPath
 		}
 	}
-	texts := map[string]map[int64]string{}
-	for _, file := range slices.Sorted(maps.Keys(want)) {
+	// Files are re-read concurrently: a line deep in a large access log
+	// means reading the file up to it.
+	files := slices.Sorted(maps.Keys(want))
+	got := make([]map[int64]string, len(files))
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
+	for i, file := range files {
 		op, ok := osPath[file]
 		if !ok {
 			continue
 		}
-		got, err := ingest.ReadLinesAt(op, want[file])
-		if err != nil {
-			*warnings = append(*warnings, fmt.Sprintf("%s: cannot re-read evidence lines: %v", file, err))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], errs[i] = ingest.ReadLinesAt(op, want[file])
+		}()
+	}
+	wg.Wait()
+	texts := map[string]map[int64]string{}
+	for i, file := range files {
+		if errs[i] != nil {
+			*warnings = append(*warnings, fmt.Sprintf("%s: cannot re-read evidence lines: %v", file, errs[i]))
 			continue
 		}
-		texts[file] = got
+		if got[i] != nil {
+			texts[file] = got[i]
+		}
 	}
 	for i := range r.Findings {
 		f := &r.Findings[i]
