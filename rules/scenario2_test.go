@@ -180,6 +180,16 @@ func TestTimeWait(t *testing.T) {
 			minConf: 0.8,
 		},
 		{
+			name: "upstream keepalive removed then surge",
+			build: func(s *scenario) {
+				s.ev("deploy.log", "18:10:00", timeline.KindConfigChange, "", "infra/nginx/nginx.conf@1a2b3c4:12: upstream app keepalive 64 removed", "setting=keepalive", "from=64", "to=removed")
+				twScenario(s, ramp(s, map[string]float64{"vm-a": 2500, "vm-b": 40000, "vm-c": 2500}))
+			},
+			n: 1, severity: SeverityWarning,
+			summary: []string{"after keepalive was removed (it was 64) at 18:10:00"},
+			trigger: "upstream app keepalive 64 removed",
+		},
+		{
 			name: "surge without errors or change",
 			build: func(s *scenario) {
 				twScenario(s, ramp(s, map[string]float64{"vm-a": 2500, "vm-b": 40000, "vm-c": 2500}))
