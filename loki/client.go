@@ -225,16 +225,22 @@ func (c *Client) QueryRange(ctx context.Context, q string, start, end time.Time,
 
 // get performs one query_range request with retries and returns the body.
 func (c *Client) get(ctx context.Context, q string, start, end time.Time, st *Stats) ([]byte, error) {
-	u, err := url.Parse(strings.TrimRight(c.URL, "/") + "/loki/api/v1/query_range")
-	if err != nil {
-		return nil, fmt.Errorf("loki: bad URL: %w", err)
-	}
 	v := url.Values{}
 	v.Set("query", q)
 	v.Set("start", strconv.FormatInt(start.UnixNano(), 10))
 	v.Set("end", strconv.FormatInt(end.UnixNano(), 10))
 	v.Set("limit", strconv.Itoa(c.limit()))
 	v.Set("direction", "forward")
+	return c.request(ctx, "/loki/api/v1/query_range", v, st)
+}
+
+// request performs one GET of the API path with the parameters v, with
+// retries, and returns the body.
+func (c *Client) request(ctx context.Context, path string, v url.Values, st *Stats) ([]byte, error) {
+	u, err := url.Parse(strings.TrimRight(c.URL, "/") + path)
+	if err != nil {
+		return nil, fmt.Errorf("loki: bad URL: %w", err)
+	}
 	u.RawQuery = v.Encode()
 	hc := c.HTTP
 	if hc == nil {
@@ -307,6 +313,53 @@ func (c *Client) get(ctx context.Context, q string, start, end time.Time, st *St
 			return nil, err
 		}
 	}
+}
+
+// StreamsWith returns the label sets of the streams of the log query q
+// that have at least one line in [start, end], sorted by labelKey: one
+// instant query (GET /loki/api/v1/query) of count_over_time(q [range]) at
+// end plus a second, over a range that covers the window with a second to
+// spare on each side (so it may also see a line up to two seconds
+// outside). Loki answers with one series per stream; its series limit
+// (max_query_series) or query length limit make it an error.
+func (c *Client) StreamsWith(ctx context.Context, q string, start, end time.Time) ([]map[string]string, error) {
+	if c.URL == "" {
+		return nil, errors.New("loki: no URL")
+	}
+	secs := int64(end.Sub(start)/time.Second) + 3
+	v := url.Values{}
+	v.Set("query", fmt.Sprintf("count_over_time(%s [%ds])", strings.TrimSpace(q), secs))
+	v.Set("time", strconv.FormatInt(end.Add(time.Second).UnixNano(), 10))
+	var st Stats
+	body, err := c.request(ctx, "/loki/api/v1/query", v, &st)
+	if err != nil {
+		return nil, err
+	}
+	var r response
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, fmt.Errorf("loki: decoding response: %w", err)
+	}
+	if r.Status != "success" {
+		return nil, &Error{Status: 200, Msg: trim(r.ErrorType + ": " + r.Error)}
+	}
+	if r.Data.ResultType != "vector" {
+		return nil, fmt.Errorf("loki: count_over_time returned %q, not a vector", r.Data.ResultType)
+	}
+	var vec []struct {
+		Metric map[string]string `json:"metric"`
+	}
+	if err := json.Unmarshal(r.Data.Result, &vec); err != nil {
+		return nil, fmt.Errorf("loki: decoding vector: %w", err)
+	}
+	out := make([]map[string]string, 0, len(vec))
+	for _, s := range vec {
+		if s.Metric == nil {
+			s.Metric = map[string]string{}
+		}
+		out = append(out, s.Metric)
+	}
+	sort.Slice(out, func(i, j int) bool { return labelKey(out[i]) < labelKey(out[j]) })
+	return out, nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

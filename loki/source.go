@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/postmortem-tool/postmortem/parsers"
@@ -36,6 +37,9 @@ type Source struct {
 	// streams state in their zoned timestamps, as the pipeline does for
 	// files, and says so in a warning.
 	InferZone bool
+	// Whole, if set, names streams fetched whole besides Query: their
+	// lines replace those Query returned for them (see Whole and Run).
+	Whole *Whole
 }
 
 // sampleLines is how many first lines of a stream format detection sees.
@@ -46,7 +50,9 @@ const sampleLines = 40
 // and returns the part of the timeline it makes, one source per stream named
 // "loki:{labels}", and warnings. A stream whose format is not recognised is
 // listed with a warning and skipped. Lines are kept in memory per stream up
-// to MaxStreamLines; the rest are counted as skipped.
+// to MaxStreamLines; the rest are counted as skipped. With Whole set, the
+// streams it names are fetched first, whole, and Query's lines of them are
+// dropped, so each line of a stream is read once.
 func (s *Source) Run(ctx context.Context, loc *time.Location, logWin timeline.Window) (*timeline.Timeline, []timeline.Source, []string, error) {
 	w := s.Window
 	if w.Start.IsZero() {
@@ -74,32 +80,55 @@ func (s *Source) Run(ctx context.Context, loc *time.Location, logWin timeline.Wi
 		skipped int64
 	}
 	bufs := map[string]*buf{}
-	stats, err := s.Client.QueryRange(ctx, s.Query, w.Start, w.End, func(ls map[string]string, e Entry) error {
-		k := labelKey(ls)
-		b := bufs[k]
-		if b == nil {
-			b = &buf{labels: ls}
-			bufs[k] = b
-		}
-		if len(b.lines) >= maxLines {
-			b.skipped++
-			return nil
-		}
-		b.lines = append(b.lines, e)
-		return nil
-	})
 	var warns []string
+	added := 0
+	// fetch runs one query and adds its entries to the streams keep
+	// accepts; it returns how many entries it added per stream.
+	fetch := func(q string, keep func(key string) bool) (map[string]int, error) {
+		got := map[string]int{}
+		st, err := s.Client.QueryRange(ctx, q, w.Start, w.End, func(ls map[string]string, e Entry) error {
+			k := labelKey(ls)
+			if !keep(k) {
+				return nil
+			}
+			got[k]++
+			added++
+			b := bufs[k]
+			if b == nil {
+				b = &buf{labels: ls}
+				bufs[k] = b
+			}
+			if len(b.lines) >= maxLines {
+				b.skipped++
+				return nil
+			}
+			b.lines = append(b.lines, e)
+			return nil
+		})
+		if err != nil {
+			return got, fmt.Errorf("loki query %s: %w", q, err)
+		}
+		if st.Truncated {
+			warns = append(warns, fmt.Sprintf("loki: stopped after %d entries (the query limit); narrow the query or the window", st.Entries))
+		}
+		if st.Crowded > 0 {
+			warns = append(warns, fmt.Sprintf("loki: at %d timestamp(s) more lines shared one nanosecond than the page limit; some may be missing (raise the limit)", st.Crowded))
+		}
+		return got, nil
+	}
+	query, whole, err := s.fetchWhole(ctx, w, fetch, &warns)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("loki query %s: %w", s.Query, err)
+		return nil, nil, nil, err
 	}
-	if stats.Truncated {
-		warns = append(warns, fmt.Sprintf("loki: stopped after %d entries (the query limit); narrow the query or the window", stats.Entries))
+	if whole == nil {
+		// Start again from the query as given alone.
+		bufs, added = map[string]*buf{}, 0
 	}
-	if stats.Crowded > 0 {
-		warns = append(warns, fmt.Sprintf("loki: at %d timestamp(s) more lines shared one nanosecond than the page limit; some may be missing (raise the limit)", stats.Crowded))
+	if _, err := fetch(query, func(k string) bool { return !whole[k] }); err != nil {
+		return nil, nil, nil, err
 	}
-	if stats.Entries == 0 {
-		warns = append(warns, fmt.Sprintf("loki: %s returned no lines between %s and %s", s.Query, w.Start.Format(time.RFC3339), w.End.Format(time.RFC3339)))
+	if added == 0 {
+		warns = append(warns, fmt.Sprintf("loki: %s returned no lines between %s and %s", query, w.Start.Format(time.RFC3339), w.End.Format(time.RFC3339)))
 	}
 	keys := make([]string, 0, len(bufs))
 	for k := range bufs {
@@ -172,6 +201,66 @@ func (s *Source) Run(ctx context.Context, loc *time.Location, logWin timeline.Wi
 		srcs = append(srcs, src)
 	}
 	return b.Timeline(), srcs, warns, nil
+}
+
+// fetchWhole fetches the streams named by s.Whole whole (see Whole): it
+// finds them with one count_over_time of the query as given and the
+// pattern, then fetches each with its own selector and the query's line
+// filters. It returns the query to run for the other lines (s.Query, or
+// the query as given when the streams cannot be told apart) and the keys
+// of the streams it fetched, whose lines that query returns are to be
+// dropped; nil when what was fetched is to be discarded and the query as
+// given run alone. A stream its selector cannot fetch (labels Loki does not index)
+// is fetched with label filters instead. On any failure but a cancelled
+// context it falls back to the query as given, with a warning: no line is
+// lost, none is counted twice.
+func (s *Source) fetchWhole(ctx context.Context, w timeline.Window, fetch func(q string, keep func(string) bool) (map[string]int, error), warns *[]string) (string, map[string]bool, error) {
+	whole := map[string]bool{}
+	if s.Whole == nil {
+		return s.Query, whole, nil
+	}
+	asGiven := s.Whole.Query
+	sel, rest, ok := splitSelector(asGiven)
+	if !ok || !onlyLineFilters(rest) {
+		*warns = append(*warns, "loki: the query is sent without a line filter: ss snapshot streams must be fetched whole, by their labels, and its stages other than line filters may change labels and lines")
+		return asGiven, whole, nil
+	}
+	streams, err := s.Client.StreamsWith(ctx, strings.TrimRight(asGiven, " ")+lineFilter(s.Whole.Pattern), w.Start, w.End)
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", nil, ctx.Err()
+		}
+		*warns = append(*warns, fmt.Sprintf("loki: the query is sent without a line filter: finding the ss snapshot streams failed: %v", err))
+		return asGiven, whole, nil
+	}
+	for _, ls := range streams {
+		k := labelKey(ls)
+		only := func(key string) bool { return key == k }
+		got, err := fetch(streamQuery(ls, sel, rest), only)
+		if err == nil && got[k] == 0 {
+			got, err = fetch(labelFilterQuery(ls, sel, rest), only)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return "", nil, ctx.Err()
+			}
+			*warns = append(*warns, fmt.Sprintf("loki: the query is sent without a line filter: fetching the ss snapshot stream %s failed: %v", k, err))
+			return asGiven, nil, nil
+		}
+		if got[k] > 0 {
+			whole[k] = true
+		} else {
+			*warns = append(*warns, fmt.Sprintf("loki: stream %s has ss snapshot lines but fetching it whole returned none (they may lie up to 2s outside the window); only its lines that pass the line filter are read", k))
+		}
+	}
+	query := s.Query
+	if len(streams) > 0 {
+		// No stream but those fetched whole has a line the pattern
+		// matches, so leaving such lines out of the query loses none, and
+		// keeps most lines of those streams from travelling twice.
+		query = strings.TrimRight(query, " ") + " !~" + lineFilter(s.Whole.Pattern)[3:]
+	}
+	return query, whole, nil
 }
 
 // countSink counts what a parser emits.

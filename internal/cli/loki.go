@@ -101,9 +101,14 @@ func (o *lokiOptions) apply(d *Deps, cfg *pipeline.Config, noFiles bool) error {
 		InferZone: noFiles && cfg.Zone == nil,
 	}
 	// The prefilter's literals go into the query, so that only candidate
-	// lines travel (or a note says why the query is sent as given).
-	pushNote := ""
-	src.Query, pushNote = cfg.Prefilter.LogQL(o.LogQL, cfg.Registry)
+	// lines travel (or a note says why the query is sent as given); ss
+	// snapshot streams, whose records span lines, are fetched whole.
+	pd := cfg.Prefilter.LogQL(o.LogQL, cfg.Registry)
+	src.Query = pd.Query
+	pushNote := pd.Note
+	if pd.Snapshots != "" {
+		src.Whole = &loki.Whole{Query: o.LogQL, Pattern: pd.Snapshots}
+	}
 	cfg.Extra = append(cfg.Extra, func(ctx context.Context, loc *time.Location, w timeline.Window) (*timeline.Timeline, []timeline.Source, []string, error) {
 		part, srcs, warns, err := src.Run(ctx, loc, w)
 		if pushNote != "" {

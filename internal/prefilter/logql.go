@@ -18,19 +18,44 @@ const AccessPattern = `" [1-5][0-9][0-9] `
 
 // sockstatMetrics are what `ss -s` and /proc/net/sockstat snapshots carry:
 // their blocks are read across lines (timestamp lines, bare counts) that no
-// line filter can pick out.
+// line filter can pick out, so their streams are fetched whole.
 var sockstatMetrics = []timeline.Metric{timeline.MetricTimeWait, timeline.MetricEstablished, timeline.MetricOrphans}
 
-// LogQL returns query with a line filter appended that lets through only
-// the lines some format of reg may turn into a wanted signal: one
-// case-insensitive RE2 alternation of every literal of every prefiltered
-// format (word literals between \b), ORed with AccessPattern. When that
-// cannot be done without losing a signal, it returns query unchanged and
-// says why: a run that uses what ss snapshots carry, a custom nginx
-// log_format, or another format that declares no literals.
-func (s *Set) LogQL(query string, reg *parsers.Registry) (string, string) {
+// SnapshotPattern is an RE2 pattern that matches every line to which the
+// sockstat format's detection gives a score (snapshot, table, header and
+// command lines; parsers/sockstat Detect). A stream is detected as sockstat
+// only if one of its first lines scores, so a stream with no line this
+// pattern matches in the window cannot be a sockstat stream. It is case
+// sensitive, like detection, and may match more lines than detection
+// scores (fetching a stream whole loses nothing).
+const SnapshotPattern = `^(?:(?:RAW|UDP|TCP|FRAG|UDPLITE)6?|INET)[\t :]|^(?:Total: |sockets: used|Transport Total)|^###.*(?:ss |sockstat)|^[$# ]*(?:ss(?: |$)|netstat |cat /proc/net/sockstat|wc -l|sysctl )|\| wc -l`
+
+// Pushdown is a LogQL query narrowed by a Set.
+type Pushdown struct {
+	// Query is the query with the line filter appended, or the query as
+	// given when Note says why not.
+	Query string
+	// Snapshots, when not empty, is a line pattern (SnapshotPattern): the
+	// run uses what ss snapshots carry, so each stream of the query as
+	// given with a line it matches in the window must be fetched whole
+	// (loki.Source.Whole), in place of its lines that Query lets through.
+	Snapshots string
+	// Note says why the query is sent as given; empty when it is not.
+	Note string
+}
+
+// LogQL narrows query to the lines that some format of reg may turn into a
+// wanted signal: Query gets one case-insensitive RE2 alternation of every
+// literal of every prefiltered format (word literals between \b), ORed
+// with AccessPattern. When the run uses TIME_WAIT, established or orphan
+// counts, which ss snapshots carry in lines no filter can pick out,
+// Snapshots is set: those streams are fetched whole besides the filtered
+// query. When narrowing cannot be done without losing a signal (a custom
+// nginx log_format, or another format that declares no literals), Query is
+// query unchanged and Note says why.
+func (s *Set) LogQL(query string, reg *parsers.Registry) Pushdown {
 	if s == nil {
-		return query, ""
+		return Pushdown{Query: query}
 	}
 	var alts []string
 	seen := map[string]bool{}
@@ -40,6 +65,7 @@ func (s *Set) LogQL(query string, reg *parsers.Registry) (string, string) {
 			alts = append(alts, re)
 		}
 	}
+	snapshots := ""
 	for _, f := range reg.Formats() {
 		name := f.Name()
 		if pf, ok := f.(parsers.Prefilterable); ok {
@@ -61,11 +87,11 @@ func (s *Set) LogQL(query string, reg *parsers.Registry) (string, string) {
 		case name == "sockstat":
 			for _, m := range sockstatMetrics {
 				if s.want.Metric(m) {
-					return query, fmt.Sprintf("the query is sent without a line filter: the rules use %s, which ss -s snapshots carry in lines no filter can pick out (--no-prefilter silences this)", m)
+					snapshots = SnapshotPattern
 				}
 			}
 		default:
-			return query, fmt.Sprintf("the query is sent without a line filter: format %s declares no literals (--no-prefilter silences this)", name)
+			return Pushdown{Query: query, Note: fmt.Sprintf("the query is sent without a line filter: format %s declares no literals (--no-prefilter silences this)", name)}
 		}
 	}
 	if len(alts) == 0 {
@@ -75,7 +101,7 @@ func (s *Set) LogQL(query string, reg *parsers.Registry) (string, string) {
 	}
 	slices.Sort(alts)
 	re := "(?i)" + strings.Join(alts, "|")
-	return strings.TrimRight(query, " ") + " |~ " + logqlString(re), ""
+	return Pushdown{Query: strings.TrimRight(query, " ") + " |~ " + logqlString(re), Snapshots: snapshots}
 }
 
 // logqlString quotes s as a LogQL string: backquoted (raw) unless s holds
