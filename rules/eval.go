@@ -530,6 +530,7 @@ func (x *ectx) anchorFacts(c *candidate) {
 		f["anchor_after"] = fmtValue(a.metric, s.After)
 		f["anchor_factor"] = fmtNum(s.Factor)
 		f["anchor_peak"] = fmtValue(a.metric, s.Peak.Value)
+		f["anchor_direction"] = direction(s.Before, s.After)
 		c.anchorEv = append(c.anchorEv,
 			Evidence{Role: "anchor", Evidence: timeline.Evidence{Pos: s.Onset.Pos, Time: s.Onset.Time}},
 			Evidence{Role: "peak", Evidence: timeline.Evidence{Pos: s.Peak.Pos, Time: s.Peak.Time}})
@@ -542,6 +543,7 @@ func (x *ectx) anchorFacts(c *candidate) {
 		f["anchor_after"] = fmtValue(a.metric, h.cp.After)
 		f["anchor_factor"] = fmtNum(h.size)
 		f["anchor_peak"] = fmtValue(a.metric, h.peak.Value)
+		f["anchor_direction"] = direction(h.cp.Before, h.cp.After)
 		f["anchor_lag"], f["anchor_cause"], f["anchor_cause_time"] = "", "", ""
 		if l := h.cp.Cause; l != nil {
 			f["anchor_lag"] = fmtDur(l.Lag)
@@ -1194,4 +1196,12 @@ func (x *ectx) change(cond *rulefmt.Condition, j rulefmt.Join, ref time.Time, w 
 	if !pick.first.Pos.IsZero() {
 		res.evidence = []Evidence{{Role: cond.Role, Evidence: timeline.Evidence{Pos: pick.first.Pos, Time: pick.first.Time}}}
 	}
+}
+
+// direction words a level change for the anchor_direction fact.
+func direction(before, after float64) string {
+	if after < before {
+		return "fell"
+	}
+	return "rose"
 }

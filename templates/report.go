@@ -186,6 +186,24 @@ func (b *builder) window(w timeline.Window) Window {
 	return out
 }
 
+// roleLabel is how the draft names an evidence role of f. A finding
+// anchored on a level change of a metric (a TIME_WAIT rise) calls its
+// onset and peak lines "timewait rose" and "timewait peak" rather than the
+// rule engine's generic "anchor" and "peak"; the JSON keeps the roles.
+func roleLabel(f *rules.Finding, role string) string {
+	m, dir := f.Facts["anchor_metric"], f.Facts["anchor_direction"]
+	if m == "" || dir == "" {
+		return role
+	}
+	switch role {
+	case "anchor":
+		return m + " " + dir
+	case "peak":
+		return m + " peak"
+	}
+	return role
+}
+
 func (b *builder) evidence(e rules.Evidence) Evidence {
 	return Evidence{
 		Role:   b.text(e.Role),
@@ -366,6 +384,7 @@ func (b *builder) finding(f rules.Finding) Finding {
 	out.Evidence = make([]Evidence, 0, len(f.Evidence))
 	at := map[string]int{}
 	for _, e := range f.Evidence {
+		e.Role = roleLabel(&f, e.Role)
 		ev := b.evidence(e)
 		if e.Pos.Line > 0 {
 			k := e.Pos.String()
@@ -563,6 +582,7 @@ func (b *builder) rows(events []timeline.Event, fs []rules.Finding, max int) ([]
 			addQuote(*f.Trigger, true, f.Rule)
 		}
 		for _, e := range f.Evidence {
+			e.Role = roleLabel(&f, e.Role)
 			addQuote(e, false, f.Rule)
 		}
 	}

@@ -332,3 +332,27 @@ func TestFormatDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestRoleLabel: a finding anchored on a metric's level change names its
+// anchor and peak lines after the metric and the direction; other roles and
+// findings anchored on events keep the rule's role.
+func TestRoleLabel(t *testing.T) {
+	rise := &rules.Finding{Facts: map[string]string{"anchor_metric": "timewait", "anchor_direction": "rose"}}
+	fall := &rules.Finding{Facts: map[string]string{"anchor_metric": "ws_avg_age_seconds", "anchor_direction": "fell"}}
+	event := &rules.Finding{Facts: map[string]string{"anchor_kind": "backend_state"}}
+	for _, tc := range []struct {
+		f          *rules.Finding
+		role, want string
+	}{
+		{rise, "anchor", "timewait rose"},
+		{rise, "peak", "timewait peak"},
+		{rise, "keepalive change", "keepalive change"},
+		{fall, "anchor", "ws_avg_age_seconds fell"},
+		{event, "anchor", "anchor"},
+		{event, "peak", "peak"},
+	} {
+		if got := roleLabel(tc.f, tc.role); got != tc.want {
+			t.Errorf("roleLabel(%v, %q) = %q, want %q", tc.f.Facts, tc.role, got, tc.want)
+		}
+	}
+}

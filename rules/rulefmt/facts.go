@@ -23,7 +23,8 @@ import (
 //
 // An event anchor adds anchor_<attr> for each attribute its kinds may carry;
 // a shift anchor adds anchor_metric, anchor_before, anchor_after,
-// anchor_factor and anchor_peak; a changepoint anchor adds those and
+// anchor_factor, anchor_peak and anchor_direction ("rose" or "fell"); a
+// changepoint anchor adds those and
 // anchor_lag (onset lag after the linked change, "" when none),
 // anchor_cause (that change in words) and anchor_cause_time.
 var BuiltinFacts = []string{"rule", "case", "backend", "backends", "start", "end", "date", "anchor_time",
