@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,21 +16,23 @@ import (
 	"time"
 )
 
-// lokiFixture serves the log files under dir from a fake Loki
-// (GET /loki/api/v1/query_range, direction=forward, honouring start and
-// limit), one stream per file labelled job, host and filename. It requires
-// tenant "ops" and bearer token "tok".
-func lokiFixture(t *testing.T, dir string) *httptest.Server {
+// lokiEntry is one line of a fake Loki stream.
+type lokiEntry struct {
+	labels map[string]string
+	ts     int64
+	line   string
+}
+
+// lokiEntries reads the files under dir whose names end in one of exts as
+// Loki streams: labelled job (first directory), filename and, two levels
+// down, host; the lines of each file are 1 ms apart from 2026-05-01 04:00
+// UTC. The result is sorted by time, streams in walk order.
+func lokiEntries(t *testing.T, dir string, exts ...string) []lokiEntry {
 	t.Helper()
-	type entry struct {
-		labels map[string]string
-		ts     int64
-		line   string
-	}
 	base := time.Date(2026, 5, 1, 4, 0, 0, 0, time.UTC).UnixNano()
-	var es []entry
-	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".log") {
+	var es []lokiEntry
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !slices.ContainsFunc(exts, func(x string) bool { return strings.HasSuffix(path, x) }) {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, path)
@@ -45,11 +48,24 @@ func lokiFixture(t *testing.T, dir string) *httptest.Server {
 		defer f.Close()
 		sc := bufio.NewScanner(f)
 		for i := 0; sc.Scan(); i++ {
-			es = append(es, entry{ls, base + int64(i)*int64(time.Millisecond), sc.Text()})
+			es = append(es, lokiEntry{ls, base + int64(i)*int64(time.Millisecond), sc.Text()})
 		}
-		return nil
+		return sc.Err()
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	sort.SliceStable(es, func(i, j int) bool { return es[i].ts < es[j].ts })
+	return es
+}
+
+// lokiFixture serves the log files under dir from a fake Loki
+// (GET /loki/api/v1/query_range, direction=forward, honouring start and
+// limit), one stream per file labelled job, host and filename. It requires
+// tenant "ops" and bearer token "tok".
+func lokiFixture(t *testing.T, dir string) *httptest.Server {
+	t.Helper()
+	es := lokiEntries(t, dir, ".log")
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Scope-OrgID") != "ops" || r.Header.Get("Authorization") != "Bearer tok" {
 			w.WriteHeader(http.StatusUnauthorized)

@@ -1,20 +1,16 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -127,35 +123,7 @@ func (fq *fakeQuery) keeps(ls map[string]string, line string) bool {
 // labelled job (first directory), filename and, two levels down, host.
 func newFilteringLoki(t *testing.T, dir string) *filteringLoki {
 	t.Helper()
-	type entry struct {
-		labels map[string]string
-		ts     int64
-		line   string
-	}
-	base := time.Date(2026, 5, 1, 4, 0, 0, 0, time.UTC).UnixNano()
-	var es []entry
-	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !(strings.HasSuffix(path, ".log") || strings.HasSuffix(path, ".txt")) {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		parts := strings.Split(filepath.ToSlash(rel), "/")
-		ls := map[string]string{"job": parts[0], "filename": filepath.ToSlash(rel)}
-		if len(parts) == 3 {
-			ls["host"] = parts[1]
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		for i := 0; sc.Scan(); i++ {
-			es = append(es, entry{ls, base + int64(i)*int64(time.Millisecond), sc.Text()})
-		}
-		return nil
-	})
-	sort.SliceStable(es, func(i, j int) bool { return es[i].ts < es[j].ts })
+	es := lokiEntries(t, dir, ".log", ".txt")
 	fl := &filteringLoki{}
 	fl.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
