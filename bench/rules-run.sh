@@ -13,28 +13,9 @@
 # under $BENCH_DIR (default: a temporary directory), never into the repo.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
-shared=${SHARED:-$root/../shared}
-sizes=${SIZES:-"104857600 1073741824"}
-runs=${RUNS:-3}
-work=${BENCH_DIR:-$(mktemp -d)}
-mkdir -p "$work"
-
-if [ ! -x /usr/bin/time ]; then
-  echo "bench: GNU time is needed (apt-get install time)" >&2; exit 1
-fi
-for tool in goaccess lnav; do
-  if ! command -v "$tool" >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get install -y -qq "$tool" >/dev/null 2>&1 || true
-  fi
-done
-
-echo "building postmortem..."
-(cd "$root" && go build -o "$work/postmortem" ./cmd/postmortem)
-(cd "$shared/bench" && go build -o "$work/gencorpus" ./gencorpus)
-
 # shellcheck source=bench/lib.sh
 . "$here/lib.sh"
+bench_setup goaccess lnav
 
 row() { # label tool seconds base_seconds rss_kib (ratio "-" when the base rounds to 0)
   local ratio=-

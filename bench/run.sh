@@ -12,28 +12,9 @@
 # under $BENCH_DIR (default: a temporary directory) and never committed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
-shared=${SHARED:-$root/../shared}
-sizes=${SIZES:-"104857600 1073741824"}
-runs=${RUNS:-3}
-work=${BENCH_DIR:-$(mktemp -d)}
-mkdir -p "$work"
-
-if [ ! -x /usr/bin/time ]; then
-  echo "bench: GNU time is needed (apt-get install time)" >&2; exit 1
-fi
-if ! command -v lnav >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get install -y -qq lnav >/dev/null 2>&1 || true
-  fi
-fi
-
-echo "building postmortem..."
-(cd "$root" && go build -o "$work/postmortem" ./cmd/postmortem)
-(cd "$shared/bench" && go build -o "$work/gencorpus" ./gencorpus)
-
 # shellcheck source=bench/lib.sh
 . "$here/lib.sh"
+bench_setup lnav
 
 printf '\n%-10s %-22s %9s %8s %10s\n' corpus tool wall_s x_wc rss_MiB
 for size in $sizes; do
