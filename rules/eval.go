@@ -723,23 +723,30 @@ func (x *ectx) event(cond *rulefmt.Condition, j rulefmt.Join, ref time.Time, w t
 			cond.Window, x.refName(cond), cond.Count)
 		return
 	}
+	x.eventMet(res, cond, pick, ref, lines)
+}
+
+// eventMet records that cond was met by event e: the X_time, X_end, X_ago
+// (from ref), X_count, X_peak, X_backend and X_<attr> facts, and e's lines
+// as evidence.
+func (x *ectx) eventMet(res *cres, cond *rulefmt.Condition, e *timeline.Event, ref time.Time, count int) {
 	res.met = true
-	res.found = pick
+	res.found = e
 	n := cond.Name + "_"
-	res.facts[n+"time"] = x.clock(pick.Time)
-	end := pick.End
+	res.facts[n+"time"] = x.clock(e.Time)
+	end := e.End
 	if end.IsZero() {
-		end = pick.Time
+		end = e.Time
 	}
 	res.facts[n+"end"] = x.clock(end)
-	res.facts[n+"ago"] = x.rel(pick.Time.Sub(ref))
-	res.facts[n+"count"] = fmtNum(float64(lines))
-	res.facts[n+"peak"] = fmtNum(pick.Peak) + "/s"
-	res.facts[n+"backend"] = pick.Backend
-	for k, v := range pick.Attrs {
+	res.facts[n+"ago"] = x.rel(e.Time.Sub(ref))
+	res.facts[n+"count"] = fmtNum(float64(count))
+	res.facts[n+"peak"] = fmtNum(e.Peak) + "/s"
+	res.facts[n+"backend"] = e.Backend
+	for k, v := range e.Attrs {
 		res.facts[n+k] = v
 	}
-	res.evidence = append(res.evidence, eventEvidence(cond.Role, pick)...)
+	res.evidence = append(res.evidence, eventEvidence(cond.Role, e)...)
 }
 
 func (x *ectx) refName(cond *rulefmt.Condition) string {
@@ -1121,26 +1128,9 @@ func (x *ectx) cause(cond *rulefmt.Condition, res *cres) {
 		if !rulefmt.MatchAny(cond.Events, &l.Event) {
 			continue
 		}
-		e := &l.Event
-		res.met = true
-		res.found = e
-		n := cond.Name + "_"
-		res.facts[n+"time"] = x.clock(e.Time)
-		end := e.End
-		if end.IsZero() {
-			end = e.Time
-		}
-		res.facts[n+"end"] = x.clock(end)
-		res.facts[n+"ago"] = x.rel(e.Time.Sub(x.a.time))
-		res.facts[n+"count"] = fmtNum(float64(max(e.Count, 1)))
-		res.facts[n+"peak"] = fmtNum(e.Peak) + "/s"
-		res.facts[n+"backend"] = e.Backend
-		res.facts[n+"lag"] = fmtDur(l.Lag)
-		res.facts[n+"reason"] = l.Reason
-		for k, v := range e.Attrs {
-			res.facts[n+k] = v
-		}
-		res.evidence = append(res.evidence, eventEvidence(cond.Role, e)...)
+		x.eventMet(res, cond, &l.Event, x.a.time, max(l.Event.Count, 1))
+		res.facts[cond.Name+"_lag"] = fmtDur(l.Lag)
+		res.facts[cond.Name+"_reason"] = l.Reason
 		return
 	}
 	var others []string
