@@ -179,23 +179,30 @@ func (s *Series) Resample(w Window, step time.Duration) []Point {
 // memory follows the seconds covered, not the lines counted, and holds no
 // pointers for the garbage collector to scan. Each second keeps the position
 // of the first line counted in it, with the file name interned.
+//
+// The entries live in pages: the first page grows by doubling up to
+// pageLen entries, and every later page is allocated at its full size, so a
+// growing counter never copies more than one page and never leaves large
+// arrays as garbage. Pages are kept for good: every page but the last holds
+// exactly pageLen entries, so entry i is pages[i/pageLen][i%pageLen], and
+// readers, Merge and Snapshot work on them in place. (Copying a day of
+// per-second entries into one array when it is first read cost more than
+// the rest of the merge: the fresh array has to be faulted in.)
 type counter struct {
 	base   int64 // unix second that offsets are relative to
-	ents   []cent
-	sorted bool // ents (and pages) are sorted by off with no duplicates
-	// pages hold the entries added after ents, in fixed-size pages, so that
-	// a growing counter never copies itself or leaves its old arrays as
-	// garbage; normalize moves them into ents, once, when the counter is
-	// read.
-	pages [][]cent
-	n     int // entries in ents and pages
+	pages  [][]cent
+	n      int  // entries in pages
+	sorted bool // entries are sorted by off with no duplicates
 	// the last interned file, to skip the table lock on the hot path
 	lastName string
 	lastIdx  uint32
 }
 
-// pageLen is the number of entries of a counter page (64 KiB).
+// pageLen is the number of entries of a full counter page (64 KiB).
 const pageLen = 4096
+
+// firstPageLen is the capacity a counter's first page starts with.
+const firstPageLen = 32
 
 // cent is one second of a counter: 16 bytes, no pointers.
 type cent struct {
@@ -203,6 +210,75 @@ type cent struct {
 	file uint32  // interned file name index + 1; 0 for none
 	line uint32  // first line counted in this second (saturates)
 	sum  float32 // sum of the values counted
+}
+
+// at returns entry i.
+func (c *counter) at(i int) *cent { return &c.pages[i/pageLen][i%pageLen] }
+
+// last returns the last entry; c must not be empty.
+func (c *counter) last() *cent {
+	pg := c.pages[len(c.pages)-1]
+	return &pg[len(pg)-1]
+}
+
+// push appends e.
+func (c *counter) push(e cent) {
+	np := len(c.pages)
+	switch {
+	case np == 0:
+		c.pages = append(c.pages, make([]cent, 0, firstPageLen))
+		np = 1
+	case len(c.pages[np-1]) == pageLen:
+		c.pages = append(c.pages, make([]cent, 0, pageLen))
+		np++
+	case np == 1 && len(c.pages[0]) == cap(c.pages[0]):
+		// The first page doubles until it is full-sized.
+		grown := make([]cent, len(c.pages[0]), min(2*cap(c.pages[0]), pageLen))
+		copy(grown, c.pages[0])
+		c.pages[0] = grown
+	}
+	c.pages[np-1] = append(c.pages[np-1], e)
+	c.n++
+}
+
+// search returns the index of the first entry with off >= from; the
+// entries must be sorted.
+func (c *counter) search(from int64) int {
+	return sort.Search(c.n, func(i int) bool { return int64(c.at(i).off) >= from })
+}
+
+// each calls fn for the entries from index lo on, in order, until fn
+// returns false.
+func (c *counter) each(lo int, fn func(*cent) bool) {
+	for p := lo / pageLen; p < len(c.pages); p++ {
+		pg := c.pages[p]
+		k := 0
+		if p == lo/pageLen {
+			k = lo % pageLen
+		}
+		for ; k < len(pg); k++ {
+			if !fn(&pg[k]) {
+				return
+			}
+		}
+	}
+}
+
+// entries returns a copy of all entries in one slice.
+func (c *counter) entries() []cent {
+	out := make([]cent, 0, c.n)
+	for _, pg := range c.pages {
+		out = append(out, pg...)
+	}
+	return out
+}
+
+// setEntries replaces the entries with es (copied into pages).
+func (c *counter) setEntries(es []cent) {
+	c.pages, c.n = nil, 0
+	for _, e := range es {
+		c.push(e)
+	}
 }
 
 func (c *counter) add(t time.Time, v float64, pos Pos) {
@@ -216,13 +292,7 @@ func (c *counter) add(t time.Time, v float64, pos Pos) {
 		return // more than 68 years away from the first line: not a timeline
 	}
 	if c.n > 0 {
-		var last *cent
-		if np := len(c.pages); np > 0 {
-			pg := c.pages[np-1]
-			last = &pg[len(pg)-1]
-		} else {
-			last = &c.ents[len(c.ents)-1]
-		}
+		last := c.last()
 		if int64(last.off) == off {
 			last.sum += float32(v)
 			return
@@ -234,26 +304,7 @@ func (c *counter) add(t time.Time, v float64, pos Pos) {
 	if pos.File != c.lastName || c.lastIdx == 0 {
 		c.lastName, c.lastIdx = pos.File, intern(pos.File)
 	}
-	np := len(c.pages)
-	if np == 0 || len(c.pages[np-1]) == pageLen {
-		c.pages = append(c.pages, make([]cent, 0, pageLen))
-		np++
-	}
-	c.pages[np-1] = append(c.pages[np-1], cent{off: int32(off), file: c.lastIdx, line: satLine(pos.Line), sum: float32(v)})
-	c.n++
-}
-
-// flatten moves the pages into ents.
-func (c *counter) flatten() {
-	if len(c.pages) == 0 {
-		return
-	}
-	out := make([]cent, 0, c.n)
-	out = append(out, c.ents...)
-	for _, pg := range c.pages {
-		out = append(out, pg...)
-	}
-	c.ents, c.pages = out, nil
+	c.push(cent{off: int32(off), file: c.lastIdx, line: satLine(pos.Line), sum: float32(v)})
 }
 
 func satLine(l int64) uint32 {
@@ -269,20 +320,20 @@ func satLine(l int64) uint32 {
 // normalize sorts entries and folds duplicates of the same second, keeping
 // the earliest-added position.
 func (c *counter) normalize() {
-	c.flatten()
 	if c.sorted {
 		return
 	}
-	sort.SliceStable(c.ents, func(i, j int) bool { return c.ents[i].off < c.ents[j].off })
-	out := c.ents[:0]
-	for _, e := range c.ents {
+	es := c.entries()
+	sort.SliceStable(es, func(i, j int) bool { return es[i].off < es[j].off })
+	out := es[:0]
+	for _, e := range es {
 		if n := len(out); n > 0 && out[n-1].off == e.off {
 			out[n-1].sum += e.sum
 			continue
 		}
 		out = append(out, e)
 	}
-	c.ents, c.n = out, len(out)
+	c.setEntries(out)
 	c.sorted = true
 }
 
@@ -293,41 +344,42 @@ func (c *counter) merge(o *counter) {
 	}
 	o.normalize()
 	if c.n == 0 {
-		// The inputs of Merge are not used afterwards: take o's entries.
-		c.base, c.ents, c.n, c.sorted = o.base, o.ents, o.n, true
-		o.ents, o.n = nil, 0
+		// The inputs of Merge are not used afterwards: take o's pages.
+		c.base, c.pages, c.n, c.sorted = o.base, o.pages, o.n, true
+		o.pages, o.n = nil, 0
 		return
 	}
 	c.normalize()
-	out := make([]cent, 0, len(c.ents)+len(o.ents))
+	a, b := c.entries(), o.entries()
+	out := &counter{base: c.base, sorted: true}
 	i, j := 0, 0
 	shift := o.base - c.base
-	for i < len(c.ents) || j < len(o.ents) {
+	for i < len(a) || j < len(b) {
 		var oe cent
 		var oOff int64
-		if j < len(o.ents) {
-			oe = o.ents[j]
+		if j < len(b) {
+			oe = b[j]
 			oOff = int64(oe.off) + shift
 		}
 		switch {
-		case j >= len(o.ents) || (i < len(c.ents) && int64(c.ents[i].off) < oOff):
-			out = append(out, c.ents[i])
+		case j >= len(b) || (i < len(a) && int64(a[i].off) < oOff):
+			out.push(a[i])
 			i++
-		case i >= len(c.ents) || oOff < int64(c.ents[i].off):
+		case i >= len(a) || oOff < int64(a[i].off):
 			if oOff >= math.MinInt32 && oOff <= math.MaxInt32 {
 				oe.off = int32(oOff)
-				out = append(out, oe)
+				out.push(oe)
 			}
 			j++
 		default:
-			e := c.ents[i]
+			e := a[i]
 			e.sum += oe.sum
-			out = append(out, e)
+			out.push(e)
 			i++
 			j++
 		}
 	}
-	c.ents, c.n = out, len(out)
+	c.pages, c.n = out.pages, out.n
 }
 
 // resample sums the counter into n buckets of step from w.Start in one pass
@@ -335,21 +387,21 @@ func (c *counter) merge(o *counter) {
 func (c *counter) resample(w Window, step time.Duration, n int) []Point {
 	sums := make([]float64, n)
 	c.normalize()
-	if len(c.ents) > 0 {
-		from := w.Start.Unix() - c.base
-		lo := sort.Search(len(c.ents), func(i int) bool { return int64(c.ents[i].off) >= from })
+	if c.n > 0 {
+		lo := c.search(w.Start.Unix() - c.base)
 		startNs := w.Start.UnixNano()
-		for _, e := range c.ents[lo:] {
+		c.each(lo, func(e *cent) bool {
 			ns := (c.base+int64(e.off))*int64(time.Second) - startNs
 			if ns < 0 {
-				continue
+				return true
 			}
 			k := int(ns / int64(step))
 			if k >= n {
-				break
+				return false
 			}
 			sums[k] += float64(e.sum)
-		}
+			return true
+		})
 	}
 	out := make([]Point, n)
 	for k := range out {
@@ -361,11 +413,12 @@ func (c *counter) resample(w Window, step time.Duration, n int) []Point {
 func (c *counter) span() Window {
 	c.normalize()
 	var w Window
-	for _, e := range c.ents {
+	c.each(0, func(e *cent) bool {
 		if e.sum != 0 {
 			w.Extend(time.Unix(c.base+int64(e.off), 0))
 		}
-	}
+		return true
+	})
 	return w
 }
 
@@ -378,22 +431,21 @@ func (c *counter) points(w Window) []Point {
 	if w.Start.IsZero() {
 		from = math.MinInt64 / 2
 	}
-	lo := sort.Search(len(c.ents), func(i int) bool { return int64(c.ents[i].off) >= from })
 	loc := w.End.Location()
 	var out []Point
-	for _, e := range c.ents[lo:] {
+	c.each(c.search(from), func(e *cent) bool {
 		if int64(e.off) > to {
-			break
+			return false
 		}
-		if e.sum == 0 {
-			continue
+		if e.sum != 0 {
+			out = append(out, Point{
+				Time:  time.Unix(c.base+int64(e.off), 0).In(loc),
+				Value: float64(e.sum),
+				Pos:   Pos{File: internedName(e.file), Line: int64(e.line)},
+			})
 		}
-		out = append(out, Point{
-			Time:  time.Unix(c.base+int64(e.off), 0).In(loc),
-			Value: float64(e.sum),
-			Pos:   Pos{File: internedName(e.file), Line: int64(e.line)},
-		})
-	}
+		return true
+	})
 	return out
 }
 

@@ -70,7 +70,7 @@ func clone(tl *Timeline) *Timeline {
 		c := &Series{Metric: s.Metric, Backend: s.Backend, points: append([]Point(nil), s.points...)}
 		if s.counter != nil {
 			cc := *s.counter
-			cc.ents = append([]cent(nil), s.counter.ents...)
+			cc.setEntries(s.counter.entries())
 			c.counter = &cc
 		}
 		out.Series = append(out.Series, c)

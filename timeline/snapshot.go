@@ -27,7 +27,8 @@ func (b *Builder) Snapshot() *Timeline {
 		c := &Series{Metric: s.Metric, Backend: s.Backend}
 		if s.counter != nil {
 			s.counter.normalize()
-			c.counter = &counter{base: s.counter.base, sorted: true, ents: append([]cent(nil), s.counter.ents...), n: s.counter.n}
+			c.counter = &counter{base: s.counter.base, sorted: true}
+			c.counter.setEntries(s.counter.entries())
 		} else {
 			c.points = append([]Point(nil), s.points...)
 			sort.SliceStable(c.points, func(i, j int) bool { return c.points[i].Time.Before(c.points[j].Time) })
@@ -60,10 +61,8 @@ func (b *Builder) Forget(t time.Time) {
 			c := s.counter
 			c.normalize()
 			cut := t.Unix() - c.base
-			i := sort.Search(len(c.ents), func(i int) bool { return int64(c.ents[i].off) >= cut })
-			if i > 0 {
-				c.ents = append(c.ents[:0:0], c.ents[i:]...)
-				c.n = len(c.ents)
+			if i := c.search(cut); i > 0 {
+				c.setEntries(c.entries()[i:])
 			}
 			if c.n == 0 {
 				delete(b.series, k)
