@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -547,6 +548,62 @@ func TestReadLinesAt(t *testing.T) {
 	}
 	if _, err := ReadLinesAt("r/missing", []int64{1}); err == nil {
 		t.Error("missing file did not fail")
+	}
+}
+
+// TestReadLinesAtMarks reads a plain file of three marks' worth of lines of
+// varying length, with an over-long line and CRLF endings among them, and
+// checks that the marks point at line starts and that re-reading through
+// them gives the same lines as reading from the start.
+func TestReadLinesAtMarks(t *testing.T) {
+	dir := t.TempDir()
+	chdir(t, dir)
+	var sb strings.Builder
+	n := 0
+	for sb.Len() < 3*markEvery+markEvery/2 {
+		n++
+		switch {
+		case n == 20000:
+			sb.WriteString(strings.Repeat("z", 2000) + "\n")
+		case n%7 == 0:
+			fmt.Fprintf(&sb, "line %d %s\r\n", n, strings.Repeat("w", n%300))
+		default:
+			fmt.Fprintf(&sb, "line %d %s\n", n, strings.Repeat("v", n%113))
+		}
+	}
+	text := sb.String()
+	write(t, "m/app.log", []byte(text))
+	write(t, "m/app.log.1.gz", gz(t, "line 1 gz\n"))
+	ss, _ := Discover([]string{"m"}, Options{MaxLineBytes: 1000})
+	_, st := readAll(t, ss[0])
+	var marks []Mark
+	for _, f := range st.PerFile {
+		if strings.HasSuffix(f.Path, ".gz") && len(f.Marks) != 0 {
+			t.Errorf("%s: compressed file has marks %v", f.Path, f.Marks)
+		}
+		if f.Path == "m/app.log" {
+			marks = f.Marks
+		}
+	}
+	if len(marks) < 3 {
+		t.Fatalf("%d marks over %d bytes, want 3 or more", len(marks), len(text))
+	}
+	for _, m := range marks {
+		if m.Offset == 0 || text[m.Offset-1] != '\n' || !strings.HasPrefix(text[m.Offset:], fmt.Sprintf("line %d ", m.Line)) {
+			t.Errorf("mark %+v is not the start of line %d", m, m.Line)
+		}
+	}
+	want := []int64{int64(n), 3, marks[1].Line, marks[1].Line - 1, marks[2].Line + 5, 20000, 20001, marks[0].Line, int64(n) + 3, 0}
+	plain, err := ReadLinesAt("m/app.log", want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seek, err := ReadLinesAtMarks("m/app.log", want, marks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(plain, seek) || len(seek) != 8 {
+		t.Errorf("through marks: %d lines, want the same %d as from the start\n got %v", len(seek), len(plain), seek)
 	}
 }
 

@@ -44,7 +44,18 @@ type FileStats struct {
 	Bytes int64
 	// Warnings say what went wrong with this file; reading went on.
 	Warnings []string
+	// Marks are places where lines start, about every markEvery bytes, in
+	// an uncompressed file that can be read again (not stdin or a pipe).
+	// ReadLinesAtMarks seeks to them instead of reading from the start.
+	Marks []Mark
 }
+
+// Mark is where a line starts in an uncompressed file: line number Line
+// (1-based) begins at byte Offset.
+type Mark struct{ Line, Offset int64 }
+
+// markEvery is the distance in bytes between the Marks of a file.
+const markEvery = 4 << 20
 
 // Stats are the counts of a stream: sums over its files.
 type Stats struct {
@@ -171,12 +182,18 @@ func (s *Stream) Read(fn func(line []byte, pos timeline.Pos)) (Stats, error) {
 			lr.Reset(r)
 		}
 		pos := timeline.Pos{File: f.Path}
+		markable := comp == CompressionNone && !f.once
+		nextMark := int64(markEvery)
 		for {
 			line, ok := lr.Next()
 			if !ok {
 				break
 			}
 			pos.Line = lr.Line
+			if markable && lr.Offset >= nextMark {
+				fst.Marks = append(fst.Marks, Mark{Line: lr.Line, Offset: lr.Offset})
+				nextMark = lr.Offset + markEvery
+			}
 			fn(line, pos)
 		}
 		closeFn()
@@ -292,10 +309,19 @@ func LooksBinary(sample [][]byte) bool {
 // absent from the map. On a read error it returns what it found with the
 // error.
 func ReadLinesAt(osPath string, want []int64) (map[int64]string, error) {
-	return readLinesAt(osPath, want, 0)
+	return readLinesAt(osPath, want, 0, nil)
 }
 
-func readLinesAt(osPath string, want []int64, maxLine int) (map[int64]string, error) {
+// ReadLinesAtMarks is ReadLinesAt for a file whose Marks were recorded when
+// it was read (FileStats.Marks): for each wanted line it seeks to the last
+// mark at or before it, when that is ahead, instead of reading every line
+// before it. The file must not have changed since; compressed files are
+// read from the start.
+func ReadLinesAtMarks(osPath string, want []int64, marks []Mark) (map[int64]string, error) {
+	return readLinesAt(osPath, want, 0, marks)
+}
+
+func readLinesAt(osPath string, want []int64, maxLine int, marks []Mark) (map[int64]string, error) {
 	out := make(map[int64]string, len(want))
 	if len(want) == 0 {
 		return out, nil
@@ -318,6 +344,16 @@ func readLinesAt(osPath string, want []int64, maxLine int) (map[int64]string, er
 		i++
 	}
 	for i < len(ws) {
+		if comp == CompressionNone && len(marks) > 0 {
+			k := sort.Search(len(marks), func(k int) bool { return marks[k].Line > ws[i] }) - 1
+			if k >= 0 && marks[k].Line > lr.Line+1 {
+				if _, err := fh.Seek(marks[k].Offset, io.SeekStart); err != nil {
+					return out, fmt.Errorf("%s: %w", osPath, err)
+				}
+				lr.Reset(fh)
+				lr.Line = marks[k].Line - 1
+			}
+		}
 		line, ok := lr.Next()
 		if !ok {
 			break
@@ -348,7 +384,7 @@ func (s *Stream) ReadLinesAt(file string, want []int64) (map[int64]string, error
 		if f.once {
 			return nil, fmt.Errorf("%s: cannot re-read lines: %w", file, errReadTwice)
 		}
-		return readLinesAt(f.OSPath, want, s.maxLine)
+		return readLinesAt(f.OSPath, want, s.maxLine, nil)
 	}
 	return nil, fmt.Errorf("%s: not a file of stream %s", file, s.Name)
 }

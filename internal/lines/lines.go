@@ -32,8 +32,9 @@ var errNoProgress = errors.New("reader returned no data and no error")
 type Reader struct {
 	r     io.Reader
 	buf   []byte
-	start int // first unread byte
-	end   int // end of valid data
+	start int   // first unread byte
+	base  int64 // stream offset of buf[0]
+	end   int   // end of valid data
 	max   int
 	block int
 
@@ -49,6 +50,9 @@ type Reader struct {
 	Skipped int64
 	// Bytes counts bytes read from the underlying reader.
 	Bytes int64
+	// Offset is the byte offset in the stream at which the line last
+	// yielded starts (counting from where the Reader began).
+	Offset int64
 }
 
 // NewReader returns a Reader over r that reads block bytes at a time and
@@ -81,6 +85,7 @@ func (lr *Reader) Next() ([]byte, bool) {
 				lr.skip()
 				continue
 			}
+			lr.base += int64(lr.end)
 			lr.start, lr.end = 0, 0
 			if lr.eof {
 				lr.discard = false
@@ -92,6 +97,7 @@ func (lr *Reader) Next() ([]byte, bool) {
 		}
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
 			line := data[:i]
+			lr.Offset = lr.base + int64(lr.start)
 			lr.start += i + 1
 			if len(line) > lr.max {
 				lr.skip()
@@ -107,6 +113,7 @@ func (lr *Reader) Next() ([]byte, bool) {
 			if len(data) == 0 {
 				return nil, false
 			}
+			lr.Offset = lr.base + int64(lr.start)
 			lr.start = lr.end
 			if lr.err != nil {
 				// A read error cut this line short: do not hand out a
@@ -137,6 +144,7 @@ func (lr *Reader) skip() {
 // fill reads more data after compacting or growing the buffer.
 func (lr *Reader) fill() {
 	if lr.start > 0 {
+		lr.base += int64(lr.start)
 		n := copy(lr.buf, lr.buf[lr.start:lr.end])
 		lr.start, lr.end = 0, n
 	}

@@ -205,7 +205,7 @@ func TestNoProgress(t *testing.T) {
 }
 
 // FuzzReader checks that any chunking of the input gives the same lines as
-// strings.Split.
+// strings.Split, each with the byte offset at which it starts.
 func FuzzReader(f *testing.F) {
 	f.Add([]byte("a\nb\r\nc"), []byte{1, 2, 3})
 	f.Add([]byte("\n\n\r\n"), []byte{5})
@@ -219,9 +219,24 @@ func FuzzReader(f *testing.F) {
 		if len(sizes) > 0 {
 			block = int(sizes[0])%32 + 1
 		}
-		r := NewReader(&chunkReader{data: data, sizes: sz}, block, len(data)+1)
-		got := collect(r)
 		w := want(string(data))
+		starts := make([]int64, len(w))
+		for i, off := 0, int64(0); i < len(w); i++ {
+			starts[i] = off
+			off += int64(rawLen(data, w, i)) + 1
+		}
+		r := NewReader(&chunkReader{data: data, sizes: sz}, block, len(data)+1)
+		var got []string
+		for {
+			l, ok := r.Next()
+			if !ok {
+				break
+			}
+			if i := len(got); i < len(starts) && r.Offset != starts[i] {
+				t.Fatalf("line %d: Offset=%d want %d", i+1, r.Offset, starts[i])
+			}
+			got = append(got, string(l))
+		}
 		if len(got) != len(w) {
 			t.Fatalf("got %d lines %q, want %d %q", len(got), got, len(w), w)
 		}
@@ -248,8 +263,8 @@ func FuzzReader(f *testing.F) {
 				wi++
 				skipped++
 			}
-			if wi >= len(w) || string(l) != w[wi] || r.Line != int64(wi+1) {
-				t.Fatalf("capped: got %q at line %d", l, r.Line)
+			if wi >= len(w) || string(l) != w[wi] || r.Line != int64(wi+1) || r.Offset != starts[wi] {
+				t.Fatalf("capped: got %q at line %d, offset %d", l, r.Line, r.Offset)
 			}
 			wi++
 		}

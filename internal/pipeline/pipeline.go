@@ -101,7 +101,8 @@ type job struct {
 	src    *timeline.Source
 	offset time.Duration
 	mtime  time.Time
-	files  []timeline.Source // per physical file, after parsing
+	files  []timeline.Source        // per physical file, after parsing
+	marks  map[string][]ingest.Mark // per display path, after parsing
 }
 
 // Run reads every input and returns the merged, classified timeline.
@@ -267,7 +268,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.Timeline = tl
 	if cfg.Pack != nil {
 		res.Rules = cfg.Pack.Eval(tl, rules.EvalOptions{Loc: loc})
-		resolveEvidence(streams, &res.Rules, &res.Warnings)
+		resolveEvidence(streams, jobs, &res.Rules, &res.Warnings)
 	}
 	return res, nil
 }
@@ -349,6 +350,12 @@ func parse(ctx context.Context, j *job, loc *time.Location, year int, cfg Config
 			src.Events, src.Samples = c.events, c.samples
 		}
 		src.Warnings = append(src.Warnings, fs.Warnings...)
+		if len(fs.Marks) > 0 {
+			if j.marks == nil {
+				j.marks = map[string][]ingest.Mark{}
+			}
+			j.marks[fs.Path] = fs.Marks
+		}
 		if fs.Skipped > 0 {
 			src.Warnings = append(src.Warnings, fmt.Sprintf("%d over-long line(s) skipped", fs.Skipped))
 		}
@@ -462,7 +469,7 @@ func clip(tl *timeline.Timeline, w timeline.Window) *timeline.Timeline {
 // resolveEvidence fills the text of evidence that rules cited by position
 // only (gauge points, counter exemplars) by re-reading those lines, so every
 // evidence entry quotes the line at its file:line.
-func resolveEvidence(streams []*ingest.Stream, r *rules.Result, warnings *[]string) {
+func resolveEvidence(streams []*ingest.Stream, jobs []*job, r *rules.Result, warnings *[]string) {
 	want := map[string][]int64{}
 	for i := range r.Findings {
 		f := &r.Findings[i]
@@ -481,8 +488,13 @@ func resolveEvidence(streams []*ingest.Stream, r *rules.Result, warnings *[]stri
 			osPath[f.Path] = f.OSPath
 		}
 	}
-	// Files are re-read concurrently: a line deep in a large access log
-	// means reading the file up to it.
+	marks := map[string][]ingest.Mark{}
+	for _, j := range jobs {
+		maps.Copy(marks, j.marks)
+	}
+	// Files are re-read concurrently, each from the mark recorded while
+	// parsing nearest before each wanted line (a line deep in a large
+	// access log would otherwise mean reading the file up to it).
 	files := slices.Sorted(maps.Keys(want))
 	got := make([]map[int64]string, len(files))
 	errs := make([]error, len(files))
@@ -495,7 +507,7 @@ func resolveEvidence(streams []*ingest.Stream, r *rules.Result, warnings *[]stri
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			got[i], errs[i] = ingest.ReadLinesAt(op, want[file])
+			got[i], errs[i] = ingest.ReadLinesAtMarks(op, want[file], marks[file])
 		}()
 	}
 	wg.Wait()
