@@ -194,6 +194,7 @@ func (s *Source) Run(ctx context.Context, loc *time.Location, logWin timeline.Wi
 				src.Unrecognized++
 			}
 		}
+		parsers.Flush(p, cs)
 		src.Events, src.Samples = cs.events, cs.samples
 		if src.Unrecognized > 0 {
 			src.Warnings = append(src.Warnings, fmt.Sprintf("%d line(s) not in %s format", src.Unrecognized, src.Format))
@@ -275,7 +276,7 @@ func (c *countSink) Event(e timeline.Event) {
 }
 
 func (c *countSink) Sample(s timeline.Sample) {
-	c.samples++
+	c.samples += s.Observations()
 	c.next.Sample(s)
 }
 

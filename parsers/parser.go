@@ -42,6 +42,24 @@ type Parser interface {
 	Parse(line []byte, pos timeline.Pos, sink timeline.Sink) bool
 }
 
+// Flusher is implemented by parsers that hold back part of what their lines
+// yield. The access-log parsers sum the counter samples of each second and
+// emit the sums (with Sample.Count set) when a line of another second
+// arrives: one call per second instead of several per line. Flush emits
+// everything held back into sink. Whoever drives a parser calls Flush (the
+// package function) after the last line, and before reading what the sink
+// has collected while more lines may come; parsing may go on afterwards.
+type Flusher interface {
+	Flush(sink timeline.Sink)
+}
+
+// Flush calls p's Flush if p is a Flusher.
+func Flush(p Parser, sink timeline.Sink) {
+	if f, ok := p.(Flusher); ok {
+		f.Flush(sink)
+	}
+}
+
 // Envelope is what a wrapper format (syslog) parsed off a line before
 // handing its message body to an inner format.
 type Envelope struct {

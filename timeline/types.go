@@ -171,12 +171,28 @@ func (m Metric) IsCounter() bool {
 
 // Sample is one observation of a metric on a backend. For a counter metric
 // Value is the increment (usually 1).
+//
+// A parser may sum several observations of a counter in the same second
+// into one Sample: Value is then their sum, Count how many they were, Time
+// the first one's time and Pos the first one's line, which is what a
+// counter series keeps of them anyway.
 type Sample struct {
 	Time    time.Time `json:"time"`
 	Metric  Metric    `json:"metric"`
 	Backend string    `json:"backend,omitempty"`
 	Value   float64   `json:"value"`
 	Pos     Pos       `json:"pos"`
+	// Count is the number of observations summed into Value; 0 means 1.
+	Count int64 `json:"count,omitempty"`
+}
+
+// Observations returns the number of observations s stands for: Count, or
+// 1 when Count is 0.
+func (s Sample) Observations() int64 {
+	if s.Count > 0 {
+		return s.Count
+	}
+	return 1
 }
 
 // Window is a closed time interval.

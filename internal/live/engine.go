@@ -295,7 +295,7 @@ func (k *sink) Event(ev timeline.Event) {
 }
 
 func (k *sink) Sample(x timeline.Sample) {
-	k.src.Samples++
+	k.src.Samples += x.Observations()
 	k.seen(x.Time)
 	k.b.Sample(x)
 }
@@ -311,7 +311,11 @@ func (k *sink) seen(t time.Time) {
 func (e *Engine) snapshot() *timeline.Timeline {
 	parts := make([]*timeline.Timeline, 0, len(e.order))
 	for _, p := range e.order {
-		parts = append(parts, e.streams[p].b.Snapshot())
+		s := e.streams[p]
+		if s.parser != nil {
+			parsers.Flush(s.parser, s.sink) // sums held back for the current second
+		}
+		parts = append(parts, s.b.Snapshot())
 	}
 	return timeline.Merge(parts...)
 }

@@ -66,6 +66,7 @@ func Replay(inputs []string, reg *parsers.Registry) ([]ReplayLine, error) {
 		_, err := st.Read(func(line []byte, pos timeline.Pos) {
 			cap.t = time.Time{}
 			p.Parse(line, pos, cap)
+			parsers.Flush(p, cap) // the line's own time, not its second's first
 			if !cap.t.IsZero() {
 				last = cap.t
 			}

@@ -331,6 +331,7 @@ func parse(ctx context.Context, j *job, loc *time.Location, year int, cfg Config
 		}
 		progress(len(line))
 	})
+	parsers.Flush(p, sink)
 	if cfg.Progress != nil && stats.Bytes > reported {
 		cfg.Progress(stats.Bytes - reported)
 	}
@@ -404,7 +405,7 @@ func (s *countingSink) Event(e timeline.Event) {
 }
 
 func (s *countingSink) Sample(x timeline.Sample) {
-	s.count(x.Pos.File).samples++
+	s.count(x.Pos.File).samples += x.Observations()
 	if s.offset != 0 {
 		x.Time = x.Time.Add(s.offset)
 	}

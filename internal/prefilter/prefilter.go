@@ -113,6 +113,9 @@ type Parser struct {
 	n       *int64 // count of file
 }
 
+// Flush implements parsers.Flusher for the wrapped parser.
+func (w *Parser) Flush(sink timeline.Sink) { parsers.Flush(w.p, sink) }
+
 // Parse implements parsers.Parser: a line with no literal is counted as
 // skipped in its file and reported as recognised (it is not counted as
 // unrecognised); other lines go to the wrapped parser.

@@ -22,12 +22,15 @@ import (
 // urt=$upstream_response_time us=$upstream_status ua=$upstream_addr (values
 // may be quoted; lists of upstream tries are separated by ", " or " : ").
 //
-// Per line the parser emits a MetricRequests sample; a 4xx status adds a
+// Per line the parser counts a MetricRequests sample; a 4xx status adds a
 // MetricHTTP4xx sample; an upstream status >= 500 adds one
 // MetricUpstream5xx sample; a numeric uct adds a MetricConnectSum sample
 // with its sum in seconds; a status >= 500 emits a KindHTTPError event with
 // attr "status" (and "upstream" when ua= names one). All go to cfg.Backend.
-// The time is the line's own, with its own offset.
+// The time is the line's own, with its own offset. The samples of a second
+// are summed and emitted, one per metric with Sample.Count set, when a line
+// of another second arrives or on Flush (the parser is a parsers.Flusher);
+// events are emitted at once.
 func AccessFormat() parsers.Format { return accessFormat{} }
 
 type accessFormat struct{}
@@ -138,6 +141,7 @@ func splitAccess(line []byte, f *accessFields) bool {
 
 type accessParser struct {
 	cfg   parsers.Config
+	sums  secSums
 	zones scan.Zones
 	// cache of the last timestamp's minute: "01/May/2026:06:25" and "+0900"
 	ckey   [26]byte
@@ -178,9 +182,12 @@ func (p *accessParser) Parse(line []byte, pos timeline.Pos, sink timeline.Sink) 
 	status := int(f.status[0]-'0')*100 + int(f.status[1]-'0')*10 + int(f.status[2]-'0')
 	var x extras
 	scanExtras(f.extras, &x)
-	emitAccess(&p.cfg, t, status, &x, line, pos, sink)
+	p.sums.emit(&p.cfg, t, status, &x, line, pos, sink)
 	return true
 }
+
+// Flush implements parsers.Flusher: it emits the sums of the current second.
+func (p *accessParser) Flush(sink timeline.Sink) { p.sums.flush(p.cfg.Backend, sink) }
 
 // extras are the upstream fields found after the combined part.
 type extras struct {
@@ -190,17 +197,79 @@ type extras struct {
 	upstream []byte // first upstream address, or nil
 }
 
-func emitAccess(cfg *parsers.Config, t time.Time, status int, x *extras, line []byte, pos timeline.Pos, sink timeline.Sink) {
+// sumMetrics are the counters an access line adds to, in the order their
+// samples are emitted.
+var sumMetrics = [...]timeline.Metric{
+	timeline.MetricRequests, timeline.MetricHTTP4xx, timeline.MetricUpstream5xx, timeline.MetricConnectSum,
+}
+
+const (
+	sumRequests = iota
+	sumHTTP4xx
+	sumUpstream5xx
+	sumConnect
+)
+
+// secSums holds the counter samples of one second until a line of another
+// second arrives. An access log has tens to thousands of lines a second,
+// and the sink (through to the series' counter) keeps only each second's
+// sum and its first line anyway; summing here saves several calls per line.
+type secSums struct {
+	sec  int64 // unix second of the sums, when open
+	open bool
+	t    time.Time // time of the second's first line
+	m    [len(sumMetrics)]struct {
+		sum float64
+		n   int64
+		pos timeline.Pos // first line counted
+	}
+}
+
+func (a *secSums) add(k int, v float64, pos timeline.Pos) {
+	c := &a.m[k]
+	if c.n == 0 {
+		c.sum, c.pos = v, pos
+	} else {
+		c.sum += v
+	}
+	c.n++
+}
+
+// flush emits the open second's sums to backend and clears them.
+func (a *secSums) flush(backend string, sink timeline.Sink) {
+	if !a.open {
+		return
+	}
+	for k := range a.m {
+		c := &a.m[k]
+		if c.n > 0 {
+			s := timeline.Sample{Time: a.t, Metric: sumMetrics[k], Backend: backend, Value: c.sum, Pos: c.pos}
+			if c.n > 1 {
+				s.Count = c.n
+			}
+			sink.Sample(s)
+			c.n = 0
+		}
+	}
+	a.open = false
+}
+
+// emit counts one access line (time t, status) and emits its event, if any.
+func (a *secSums) emit(cfg *parsers.Config, t time.Time, status int, x *extras, line []byte, pos timeline.Pos, sink timeline.Sink) {
 	be := cfg.Backend
-	sink.Sample(timeline.Sample{Time: t, Metric: timeline.MetricRequests, Backend: be, Value: 1, Pos: pos})
+	if sec := t.Unix(); !a.open || sec != a.sec {
+		a.flush(be, sink)
+		a.sec, a.t, a.open = sec, t, true
+	}
+	a.add(sumRequests, 1, pos)
 	if status >= 400 && status < 500 {
-		sink.Sample(timeline.Sample{Time: t, Metric: timeline.MetricHTTP4xx, Backend: be, Value: 1, Pos: pos})
+		a.add(sumHTTP4xx, 1, pos)
 	}
 	if x.up5xx {
-		sink.Sample(timeline.Sample{Time: t, Metric: timeline.MetricUpstream5xx, Backend: be, Value: 1, Pos: pos})
+		a.add(sumUpstream5xx, 1, pos)
 	}
 	if x.uctOK {
-		sink.Sample(timeline.Sample{Time: t, Metric: timeline.MetricConnectSum, Backend: be, Value: x.uctSum, Pos: pos})
+		a.add(sumConnect, x.uctSum, pos)
 	}
 	if status >= 500 {
 		attrs := map[string]string{"status": statusString(status)}

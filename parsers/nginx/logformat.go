@@ -497,6 +497,9 @@ func (p *logFormatParser) Parse(line []byte, pos timeline.Pos, sink timeline.Sin
 	if n := listItemEnd(m.ua); n > 0 && !(n == 1 && m.ua[0] == '-') {
 		x.upstream = m.ua[:n]
 	}
-	emitAccess(&p.ap.cfg, t, status, &x, line, pos, sink)
+	p.ap.sums.emit(&p.ap.cfg, t, status, &x, line, pos, sink)
 	return true
 }
+
+// Flush implements parsers.Flusher: it emits the sums of the current second.
+func (p *logFormatParser) Flush(sink timeline.Sink) { p.ap.Flush(sink) }

@@ -2,8 +2,10 @@ package nginx
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +67,7 @@ func feedOne(t *testing.T, f parsers.Format, line string) (*parsertest.Recorder,
 	p := f.New(cfg)
 	rec := &parsertest.Recorder{}
 	ok := p.Parse([]byte(line), timeline.Pos{File: "x", Line: 1}, rec)
+	parsers.Flush(p, rec)
 	return rec, ok
 }
 
@@ -151,6 +154,7 @@ func TestAccessMinuteCache(t *testing.T) {
 	for i, l := range lines {
 		p.Parse([]byte(l), timeline.Pos{File: "x", Line: int64(i + 1)}, rec)
 	}
+	parsers.Flush(p, rec)
 	want := []string{"2026-04-30T21:25:59Z", "2026-04-30T21:25:07Z", "2026-05-01T06:25:07Z", "2026-05-01T06:26:00Z"}
 	if len(rec.Samples) != len(want) {
 		t.Fatalf("got %d samples, want %d", len(rec.Samples), len(want))
@@ -410,7 +414,9 @@ func FuzzAccess(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line string) {
 		for _, fm := range []parsers.Format{a, lf} {
 			rec := &parsertest.Recorder{}
-			ok := fm.New(parsertest.DefaultConfig()).Parse([]byte(line), timeline.Pos{File: "f", Line: 1}, rec)
+			p := fm.New(parsertest.DefaultConfig())
+			ok := p.Parse([]byte(line), timeline.Pos{File: "f", Line: 1}, rec)
+			parsers.Flush(p, rec)
 			if !ok && len(rec.Events)+len(rec.Samples) > 0 {
 				t.Fatal("rejected line emitted")
 			}
@@ -512,5 +518,53 @@ func benchFormat(b *testing.B, f parsers.Format) {
 	}
 	if rej > 0 {
 		b.Fatalf("%d lines rejected", rej)
+	}
+}
+
+// TestAccessSecondSums checks that an access parser sums each second's
+// samples per metric, keeps the first line counted for each metric (not
+// the second's first line), starts a new sum when the second changes, even
+// back to an earlier one, and emits events at once.
+func TestAccessSecondSums(t *testing.T) {
+	lines := []string{
+		`1.2.3.4 - - [01/May/2026:06:25:07 +0000] "GET / HTTP/1.1" 200 1 "-" "-" uct=0.010`,
+		`1.2.3.4 - - [01/May/2026:06:25:07 +0000] "GET / HTTP/1.1" 404 1 "-" "-" uct=0.020`,
+		`1.2.3.4 - - [01/May/2026:06:25:07 +0000] "GET / HTTP/1.1" 502 1 "-" "-" us=502 ua=10.0.0.3:8080`,
+		`1.2.3.4 - - [01/May/2026:06:25:08 +0000] "GET / HTTP/1.1" 200 1 "-" "-"`,
+		`1.2.3.4 - - [01/May/2026:06:25:07 +0000] "GET / HTTP/1.1" 404 1 "-" "-"`,
+	}
+	p := AccessFormat().New(parsertest.DefaultConfig())
+	rec := &parsertest.Recorder{}
+	for i, l := range lines {
+		if !p.Parse([]byte(l), timeline.Pos{File: "x", Line: int64(i + 1)}, rec) {
+			t.Fatalf("line %d rejected", i+1)
+		}
+	}
+	if len(rec.Events) != 1 || rec.Events[0].Pos.Line != 3 {
+		t.Fatalf("events before Flush: %+v, want the 502 at once", rec.Events)
+	}
+	if len(rec.Samples) != 5 {
+		t.Fatalf("%d samples before Flush, want the two closed seconds' 5", len(rec.Samples))
+	}
+	parsers.Flush(p, rec)
+	var got []string
+	for _, s := range rec.Samples {
+		got = append(got, fmt.Sprintf("%s %s %g n=%d line=%d", s.Time.UTC().Format("15:04:05"), s.Metric, s.Value, s.Observations(), s.Pos.Line))
+	}
+	want := []string{
+		"06:25:07 http_requests 3 n=3 line=1",
+		"06:25:07 http_4xx 1 n=1 line=2",
+		"06:25:07 upstream_5xx 1 n=1 line=3",
+		"06:25:07 upstream_connect_seconds_sum 0.03 n=2 line=1",
+		"06:25:08 http_requests 1 n=1 line=4",
+		"06:25:07 http_requests 1 n=1 line=5",
+		"06:25:07 http_4xx 1 n=1 line=5",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("samples:\n got %q\nwant %q", got, want)
+	}
+	parsers.Flush(p, rec)
+	if len(rec.Samples) != len(want) {
+		t.Errorf("a second Flush emitted %d more samples", len(rec.Samples)-len(want))
 	}
 }

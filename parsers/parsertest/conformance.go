@@ -5,6 +5,7 @@ package parsertest
 
 import (
 	"bytes"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -31,8 +32,8 @@ func DefaultConfig() parsers.Config {
 }
 
 // Feed parses text line by line as ingest would (splitting on \n, trimming
-// one trailing \r) and returns what was recorded and how many lines the
-// parser rejected.
+// one trailing \r), flushes the parser (parsers.Flush) and returns what was
+// recorded and how many lines the parser rejected.
 func Feed(p parsers.Parser, path string, text string) (rec *Recorder, rejected int) {
 	rec = &Recorder{}
 	lines := strings.Split(text, "\n")
@@ -45,6 +46,7 @@ func Feed(p parsers.Parser, path string, text string) (rec *Recorder, rejected i
 			rejected++
 		}
 	}
+	parsers.Flush(p, rec)
 	return rec, rejected
 }
 
@@ -159,6 +161,63 @@ func Run(t *testing.T, f parsers.Format, good string) {
 					_ = f.Detect([]byte(l[:j]))
 				}
 			}
+			parsers.Flush(p, rec)
 		})
 	})
+	t.Run("flush", func(t *testing.T) {
+		// A parser that holds samples back (parsers.Flusher) must give what
+		// a counter keeps, whenever it is flushed: per metric, backend and
+		// second the same sum, number of observations and first line, and
+		// the same events. Flushing after every line holds nothing back.
+		p := f.New(cfg)
+		each := &Recorder{}
+		for i, l := range strings.Split(strings.TrimSuffix(good, "\n"), "\n") {
+			p.Parse([]byte(l), timeline.Pos{File: "good.log", Line: int64(i + 1)}, each)
+			parsers.Flush(p, each)
+		}
+		if len(each.Events) != len(lf.Events) {
+			t.Errorf("flushed every line: %d events, at the end: %d", len(each.Events), len(lf.Events))
+		}
+		got, want := perSecond(each.Samples), perSecond(lf.Samples)
+		for k, w := range want {
+			g, ok := got[k]
+			if !ok || g.n != w.n || g.first != w.first || math.Abs(g.sum-w.sum) > 1e-9*math.Max(1, math.Abs(w.sum)) {
+				t.Errorf("%v: flushed every line %+v, at the end %+v", k, g, w)
+			}
+		}
+		for k, g := range got {
+			if _, ok := want[k]; !ok {
+				t.Errorf("%v: only when flushed every line: %+v", k, g)
+			}
+		}
+	})
+}
+
+type secondKey struct {
+	metric  timeline.Metric
+	backend string
+	sec     int64
+}
+
+type secondSum struct {
+	sum   float64
+	n     int64
+	first int64
+}
+
+// perSecond sums samples per metric, backend and second, as a counter
+// series does, keeping the first line of each.
+func perSecond(ss []timeline.Sample) map[secondKey]secondSum {
+	out := map[secondKey]secondSum{}
+	for _, s := range ss {
+		k := secondKey{s.Metric, s.Backend, s.Time.Unix()}
+		c, ok := out[k]
+		if !ok {
+			c.first = s.Pos.Line
+		}
+		c.sum += s.Value
+		c.n += s.Observations()
+		out[k] = c
+	}
+	return out
 }
