@@ -20,6 +20,7 @@ type Matcher struct {
 	outs   [][]lit // outputs of a state: literals ending there
 	empty  bool    // no literal: nothing matches
 	minLen int
+	maxLen int
 }
 
 type lit struct {
@@ -78,6 +79,7 @@ func NewMatcher(lits []parsers.Literal) *Matcher {
 		if m.minLen == 0 || len(l.Text) < m.minLen {
 			m.minLen = len(l.Text)
 		}
+		m.maxLen = max(m.maxLen, len(l.Text))
 	}
 	if len(seen) == 0 {
 		m.empty = true
@@ -133,12 +135,52 @@ func (m *Matcher) Match(line []byte) bool {
 	if m.empty || len(line) < m.minLen {
 		return false
 	}
+	n := len(line)
+	if n < 2*m.maxLen+64 {
+		return m.scan(line, 0, n, 0)
+	}
+	// Each step of the automaton waits for the load of the step before, so
+	// a long line is scanned as two halves in one loop, whose steps the CPU
+	// overlaps. The second half starts maxLen-1 bytes early, in the start
+	// state: a literal ending in it starts at or after that point, and one
+	// ending before it is seen by the first half.
+	delta, cls := m.delta, &m.class
+	mid := (n + m.maxLen - 1) / 2
+	b0 := mid - (m.maxLen - 1)
+	steps := mid
+	if rest := n - b0; rest < steps {
+		steps = rest
+	}
+	a, b := line[:steps], line[b0:b0+steps]
+	s1, s2 := int32(0), int32(0)
+	for k := range a {
+		s1 = delta[s1+int32(cls[a[k]])]
+		s2 = delta[s2+int32(cls[b[k]])]
+		if s1|s2 < 0 {
+			if s1 < 0 {
+				if m.outputs(line, k, -s1) {
+					return true
+				}
+				s1 = -s1
+			}
+			if s2 < 0 {
+				if m.outputs(line, b0+k, -s2) {
+					return true
+				}
+				s2 = -s2
+			}
+		}
+	}
+	return m.scan(line, steps, mid, s1) || m.scan(line, b0+steps, n, s2)
+}
+
+// scan runs the automaton over line[from:to] from state row s.
+func (m *Matcher) scan(line []byte, from, to int, s int32) bool {
 	// delta holds, per state and byte class, the next state's row offset
 	// (state*nclass), negated when that state has outputs.
 	delta, cls := m.delta, &m.class
-	s := int32(0)
-	for i, c := range line {
-		s = delta[s+int32(cls[c])]
+	for i := from; i < to; i++ {
+		s = delta[s+int32(cls[line[i]])]
 		if s < 0 {
 			if m.outputs(line, i, -s) {
 				return true

@@ -92,3 +92,49 @@ func TestMatcherRandom(t *testing.T) {
 		}
 	}
 }
+
+// TestMatcherLongLines compares the automaton with the naive search on
+// lines long enough to be scanned as two halves, each with at most one
+// literal (of up to 20 bytes) put at a random place, so that matches fall
+// in either half, across the middle, and at both ends.
+func TestMatcherLongLines(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	filler := []byte("xyzXYZ .:-_0")
+	litAlpha := []byte("abcAB_ ")
+	for round := 0; round < 200; round++ {
+		var lits []parsers.Literal
+		for i := 0; i < 1+rng.Intn(6); i++ {
+			b := make([]byte, 2+rng.Intn(19))
+			for k := range b {
+				b[k] = litAlpha[rng.Intn(len(litAlpha))]
+			}
+			lits = append(lits, parsers.Literal{Text: string(bytes.ToLower(b)), Word: rng.Intn(3) == 0})
+		}
+		m := NewMatcher(lits)
+		for i := 0; i < 300; i++ {
+			line := make([]byte, 60+rng.Intn(400))
+			for k := range line {
+				line[k] = filler[rng.Intn(len(filler))]
+			}
+			if rng.Intn(4) != 0 {
+				l := []byte(lits[rng.Intn(len(lits))].Text)
+				if rng.Intn(2) == 0 {
+					l = bytes.ToUpper(l)
+				}
+				at := rng.Intn(len(line) - len(l) + 1)
+				switch rng.Intn(4) {
+				case 0:
+					at = 0
+				case 1:
+					at = len(line) - len(l)
+				case 2: // around the middle, where the halves meet
+					at = max(0, min(len(line)-len(l), len(line)/2-rng.Intn(len(l)+1)+rng.Intn(len(l)+1)))
+				}
+				copy(line[at:], l)
+			}
+			if got, want := m.Match(line), naive(lits, line); got != want {
+				t.Fatalf("literals %+v, line %q: got %v, want %v", lits, line, got, want)
+			}
+		}
+	}
+}
