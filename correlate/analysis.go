@@ -2,8 +2,10 @@ package correlate
 
 import (
 	"math"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/postmortem-tool/postmortem/timeline"
@@ -140,21 +142,27 @@ func Analyze(tl *timeline.Timeline, opts AnalyzeOptions) *Analysis {
 	a.Step = step
 	start := w.Start.Truncate(step)
 	rw := timeline.Window{Start: start, End: w.End}
-	for _, s := range tl.Series {
-		pts := s.Resample(rw, step)
-		for _, b := range ChangePoints(pts, opts.CP) {
-			cp := ChangePoint{Metric: s.Metric, Backend: s.Backend, Break: b}
-			links := rank(cands, &cp, step, opts.MaxLag)
-			if len(links) > 0 {
-				cp.Candidates = links
-				cp.Cause = &links[0]
-				cp.Alternatives = links[1:]
-				if len(cp.Alternatives) > 3 {
-					cp.Alternatives = cp.Alternatives[:3]
-				}
+	// Series are independent: they are searched several at a time, and
+	// their change points gathered in series order.
+	perSeries := make([][]ChangePoint, len(tl.Series))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(len(tl.Series), runtime.GOMAXPROCS(0)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				perSeries[i] = seriesChangePoints(tl.Series[i], cands, rw, step, opts)
 			}
-			a.ChangePoints = append(a.ChangePoints, cp)
-		}
+		}()
+	}
+	for i := range tl.Series {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, cps := range perSeries {
+		a.ChangePoints = append(a.ChangePoints, cps...)
 	}
 	sort.SliceStable(a.ChangePoints, func(i, j int) bool {
 		x, y := a.ChangePoints[i], a.ChangePoints[j]
@@ -165,6 +173,27 @@ func Analyze(tl *timeline.Timeline, opts AnalyzeOptions) *Analysis {
 	})
 	a.Correlation = correlateTW(tl, rw, step)
 	return a
+}
+
+// seriesChangePoints finds the change points of s resampled over rw at
+// step, each with the candidate changes ranked.
+func seriesChangePoints(s *timeline.Series, cands []timeline.Event, rw timeline.Window, step time.Duration, opts AnalyzeOptions) []ChangePoint {
+	var out []ChangePoint
+	pts := s.Resample(rw, step)
+	for _, b := range ChangePoints(pts, opts.CP) {
+		cp := ChangePoint{Metric: s.Metric, Backend: s.Backend, Break: b}
+		links := rank(cands, &cp, step, opts.MaxLag)
+		if len(links) > 0 {
+			cp.Candidates = links
+			cp.Cause = &links[0]
+			cp.Alternatives = links[1:]
+			if len(cp.Alternatives) > 3 {
+				cp.Alternatives = cp.Alternatives[:3]
+			}
+		}
+		out = append(out, cp)
+	}
+	return out
 }
 
 func relevance(m timeline.Metric, e *timeline.Event) (int, string) {

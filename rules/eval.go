@@ -821,6 +821,15 @@ func (x *ectx) seriesFor(m timeline.Metric, j rulefmt.Join) []*timeline.Series {
 
 // counterPoints sums the per-second points of ss in w by second.
 func counterPoints(ss []*timeline.Series, w timeline.Window) (pts []timeline.Point, backends []string) {
+	if len(ss) == 1 && ss[0].IsCounter() {
+		// One series has one point per second already, in order (and a
+		// counter's points are a fresh slice).
+		pts = ss[0].Points(w)
+		if len(pts) > 0 && ss[0].Backend != "" {
+			backends = []string{ss[0].Backend}
+		}
+		return pts, backends
+	}
 	bySec := map[int64]int{}
 	for _, s := range ss {
 		got := false
@@ -951,11 +960,7 @@ func (x *ectx) rise(cond *rulefmt.Condition, j rulefmt.Join, ref time.Time, w ti
 			}
 		}
 		total = sum
-		bpts, _ := counterPoints(ss, bw)
-		var bsum float64
-		for _, p := range bpts {
-			bsum += p.Value
-		}
+		bsum := sumOf(ss, bw)
 		if cond.Per != "" {
 			// Ratios of sums: e.g. connect seconds per request.
 			per := x.seriesFor(cond.Per, j)
