@@ -7,6 +7,7 @@ package jsonl
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"sort"
 	"time"
 
@@ -82,20 +83,57 @@ type parser struct {
 	cfg   parsers.Config
 	clock msg.Clock
 	cls   *msg.Classifier
+	// A log's lines mostly have the same keys: the last line's keys,
+	// sorted, and what each key means as a metric.
+	keys  []string
+	metas map[string]keyMeta
 }
 
-func decode(line []byte) (map[string]any, bool) {
-	b := bytes.TrimSpace(line)
-	if len(b) < 2 || b[0] != '{' {
-		return nil, false
+// keyMeta is what msg.MetricKey says of a key.
+type keyMeta struct {
+	m      timeline.Metric
+	factor float64
+	dur    bool
+	ok     bool
+}
+
+// sortedKeys returns the keys of obj, sorted, reusing the last line's
+// list when obj has the same keys.
+func (p *parser) sortedKeys(obj map[string]any) []string {
+	same := len(p.keys) == len(obj)
+	for _, k := range p.keys {
+		if !same {
+			break
+		}
+		_, same = obj[k]
 	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var obj map[string]any
-	if err := d.Decode(&obj); err != nil || obj == nil {
-		return nil, false
+	if same {
+		return p.keys
 	}
-	return obj, true
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	p.keys = keys
+	return keys
+}
+
+// meta returns msg.MetricKey of key, remembered per key (at most a few
+// hundred keys, so that a log with ever-new keys cannot grow it much).
+func (p *parser) meta(key string) keyMeta {
+	if km, ok := p.metas[key]; ok {
+		return km
+	}
+	var km keyMeta
+	km.m, km.factor, km.dur, km.ok = msg.MetricKey([]byte(key))
+	if p.metas == nil {
+		p.metas = map[string]keyMeta{}
+	}
+	if len(p.metas) < 512 {
+		p.metas[key] = km
+	}
+	return km
 }
 
 // Parse parses one line. An object without a readable time key cannot be
@@ -116,18 +154,15 @@ func (p *parser) Parse(line []byte, pos timeline.Pos, sink timeline.Sink) bool {
 			break
 		}
 	}
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	done := map[timeline.Metric]bool{}
+	keys := p.sortedKeys(obj)
+	var done []timeline.Metric
 	var samples []timeline.Sample
 	// Plain numeric fields first, so that avg_age_s wins over avg_age.
 	for pass := 0; pass < 2; pass++ {
 		for _, k := range keys {
-			m, factor, dur, ok := msg.MetricKey([]byte(k))
-			if !ok || done[m] {
+			km := p.meta(k)
+			m, factor, dur := km.m, km.factor, km.dur
+			if !km.ok || slices.Contains(done, m) {
 				continue
 			}
 			var v float64
@@ -161,7 +196,7 @@ func (p *parser) Parse(line []byte, pos timeline.Pos, sink timeline.Sink) bool {
 			default:
 				continue
 			}
-			done[m] = true
+			done = append(done, m)
 			samples = append(samples, timeline.Sample{Time: t, Metric: m, Backend: backend, Value: v, Pos: pos})
 		}
 	}
