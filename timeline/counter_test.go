@@ -57,3 +57,24 @@ func TestCounterPages(t *testing.T) {
 		t.Fatalf("test covers %d seconds, want more than two pages", len(want))
 	}
 }
+
+// TestCounterSpan checks that a counter's span runs from its first to its
+// last second with a non-zero sum, whatever order the seconds came in and
+// whatever zero seconds lie around them.
+func TestCounterSpan(t *testing.T) {
+	t0 := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	b := NewBuilder(Options{})
+	for _, x := range []struct{ sec, v int }{{50, 0}, {40, 3}, {10, 0}, {20, 1}, {90, 0}, {70, 2}, {80, 0}, {5000, 0}} {
+		b.Sample(Sample{Time: at(x.sec), Metric: MetricRequests, Value: float64(x.v), Pos: Pos{File: "a", Line: 1}})
+	}
+	tl := b.Timeline()
+	if got := tl.Series[0].Span(); !got.Start.Equal(at(20)) || !got.End.Equal(at(70)) {
+		t.Errorf("span %v .. %v, want %v .. %v", got.Start, got.End, at(20), at(70))
+	}
+	empty := NewBuilder(Options{})
+	empty.Sample(Sample{Time: at(1), Metric: MetricRequests, Value: 0})
+	if got := empty.Timeline().Series[0].Span(); !got.Start.IsZero() || !got.End.IsZero() {
+		t.Errorf("all-zero counter spans %v", got)
+	}
+}

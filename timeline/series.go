@@ -413,15 +413,23 @@ func (c *counter) resample(w Window, step time.Duration, n int) []Point {
 	return out
 }
 
+// span returns the first and last second with a non-zero sum: entries are
+// sorted, so it looks from each end.
 func (c *counter) span() Window {
 	c.normalize()
 	var w Window
-	c.each(0, func(e *cent) bool {
-		if e.sum != 0 {
+	for i := 0; i < c.n; i++ {
+		if e := c.at(i); e.sum != 0 {
 			w.Extend(time.Unix(c.base+int64(e.off), 0))
+			break
 		}
-		return true
-	})
+	}
+	for i := c.n - 1; i >= 0; i-- {
+		if e := c.at(i); e.sum != 0 {
+			w.Extend(time.Unix(c.base+int64(e.off), 0))
+			break
+		}
+	}
 	return w
 }
 
