@@ -50,13 +50,14 @@ func NewMatcher(lits []parsers.Literal) *Matcher {
 		}
 	}
 	m.nclass++
-	// Trie.
+	// Trie: child[s*nclass+c] is the child of node s on class c, or 0
+	// (the root is nobody's child).
 	type node struct {
-		child map[uint8]int32
-		fail  int32
-		outs  []lit
+		fail int32
+		outs []lit
 	}
-	nodes := []node{{child: map[uint8]int32{}}}
+	nodes := []node{{}}
+	child := make([]int32, m.nclass)
 	seen := map[parsers.Literal]bool{}
 	for _, l := range lits {
 		l.Text = strings.ToLower(l.Text)
@@ -66,12 +67,13 @@ func NewMatcher(lits []parsers.Literal) *Matcher {
 		seen[l] = true
 		s := int32(0)
 		for i := 0; i < len(l.Text); i++ {
-			c := m.class[l.Text[i]]
-			nx, ok := nodes[s].child[c]
-			if !ok {
+			c := int(m.class[l.Text[i]])
+			nx := child[int(s)*m.nclass+c]
+			if nx == 0 {
 				nx = int32(len(nodes))
-				nodes = append(nodes, node{child: map[uint8]int32{}})
-				nodes[s].child[c] = nx
+				nodes = append(nodes, node{})
+				child = append(child, make([]int32, m.nclass)...)
+				child[int(s)*m.nclass+c] = nx
 			}
 			s = nx
 		}
@@ -96,7 +98,7 @@ func NewMatcher(lits []parsers.Literal) *Matcher {
 			nodes[s].outs = append(nodes[s].outs, nodes[nodes[s].fail].outs...)
 		}
 		for c := 0; c < m.nclass; c++ {
-			if nx, ok := nodes[s].child[uint8(c)]; ok {
+			if nx := child[int(s)*m.nclass+c]; nx != 0 {
 				if s == 0 {
 					nodes[nx].fail = 0
 				} else {
