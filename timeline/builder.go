@@ -64,6 +64,25 @@ type Builder struct {
 	open   map[string]*burst
 	series map[seriesKey]*Series
 	recent [6]*Series // most recently used first
+	// arr[i] is the arrival number of events[i] (of its first line, for a
+	// burst): events at the same time are put in the order their first
+	// lines came, not in the order bursts happened to close. n counts the
+	// events given.
+	arr []int64
+	n   int64
+	// keys that have had a burst, and the closed first bursts of their
+	// key (index into events), for Append.
+	seen        map[string]bool
+	firstClosed map[string]firstBurst
+}
+
+// firstBurst is a closed burst that was the first of its key.
+type firstBurst struct {
+	idx      int // in events
+	last     time.Time
+	firstSec int64
+	firstRun int
+	whole    bool // the burst's lines were all in its first second's run
 }
 
 type burst struct {
@@ -71,6 +90,14 @@ type burst struct {
 	last     time.Time
 	sec      int64
 	secCount int
+	arrival  int64 // of the burst's first line
+	// For Append: the first burst of its key in this Builder, and the
+	// second and count of its first run of lines in one second (while
+	// inFirst, that run is still the current one).
+	firstOfKey bool
+	firstSec   int64
+	firstRun   int
+	inFirst    bool
 }
 
 type seriesKey struct {
@@ -92,9 +119,12 @@ func (b *Builder) Event(e Event) {
 	if e.Count == 0 {
 		e.Count = 1
 	}
+	arrival := b.n
+	b.n++
 	m, isBurst := BurstMetric(e.Kind)
 	if !isBurst {
 		b.events = append(b.events, e)
+		b.arr = append(b.arr, arrival)
 		return
 	}
 	b.count(m, e.Backend, e.Time, e.Pos, float64(e.Count))
@@ -105,10 +135,17 @@ func (b *Builder) Event(e Event) {
 		bu = nil
 	}
 	if bu == nil {
-		bu = &burst{ev: e, last: e.Time, sec: e.Time.Unix(), secCount: e.Count}
+		bu = &burst{ev: e, last: e.Time, sec: e.Time.Unix(), secCount: e.Count, arrival: arrival}
 		bu.ev.End = e.Time
 		bu.ev.Peak = float64(e.Count)
 		bu.ev.Evidence = []Evidence{{Pos: e.Pos, Time: e.Time, Text: e.Text}}
+		if !b.seen[key] {
+			if b.seen == nil {
+				b.seen = map[string]bool{}
+			}
+			b.seen[key] = true
+			bu.firstOfKey, bu.firstSec, bu.firstRun, bu.inFirst = true, bu.sec, e.Count, true
+		}
 		b.open[key] = bu
 		return
 	}
@@ -119,8 +156,12 @@ func (b *Builder) Event(e Event) {
 	}
 	if s := e.Time.Unix(); s == bu.sec {
 		bu.secCount += e.Count
+		if bu.inFirst {
+			bu.firstRun += e.Count
+		}
 	} else {
 		bu.sec, bu.secCount = s, e.Count
+		bu.inFirst = false
 	}
 	if float64(bu.secCount) > bu.ev.Peak {
 		bu.ev.Peak = float64(bu.secCount)
@@ -131,8 +172,33 @@ func (b *Builder) Event(e Event) {
 }
 
 func (b *Builder) close(key string, bu *burst) {
+	if bu.firstOfKey {
+		if b.firstClosed == nil {
+			b.firstClosed = map[string]firstBurst{}
+		}
+		b.firstClosed[key] = firstBurst{idx: len(b.events), last: bu.last, firstSec: bu.firstSec, firstRun: bu.firstRun, whole: bu.inFirst}
+	}
 	b.events = append(b.events, bu.ev)
+	b.arr = append(b.arr, bu.arrival)
 	delete(b.open, key)
+}
+
+// byArrival sorts events by time, then by the arrival of their first line.
+type byArrival struct {
+	evs []Event
+	arr []int64
+}
+
+func (s byArrival) Len() int { return len(s.evs) }
+func (s byArrival) Less(i, j int) bool {
+	if !s.evs[i].Time.Equal(s.evs[j].Time) {
+		return s.evs[i].Time.Before(s.evs[j].Time)
+	}
+	return s.arr[i] < s.arr[j]
+}
+func (s byArrival) Swap(i, j int) {
+	s.evs[i], s.evs[j] = s.evs[j], s.evs[i]
+	s.arr[i], s.arr[j] = s.arr[j], s.arr[i]
 }
 
 func burstKey(e *Event) string {
@@ -201,10 +267,179 @@ func (b *Builder) Timeline() *Timeline {
 	for _, k := range keys {
 		b.close(k, b.open[k])
 	}
+	sort.Stable(byArrival{b.events, b.arr})
 	tl := &Timeline{Events: b.events}
 	for _, s := range b.series {
 		tl.Series = append(tl.Series, s)
 	}
 	tl.sortAll()
 	return tl
+}
+
+// AddLines adds delta to the line numbers of everything b holds from file:
+// events, burst evidence, counter seconds and gauge points. A stream parsed
+// in pieces numbers each piece's lines from 1; this moves them to their
+// place in the file.
+func (b *Builder) AddLines(file string, delta int64) {
+	if delta == 0 {
+		return
+	}
+	fix := func(p *Pos) {
+		if p.File == file {
+			p.Line += delta
+		}
+	}
+	fixEvent := func(e *Event) {
+		fix(&e.Pos)
+		for i := range e.Evidence {
+			fix(&e.Evidence[i].Pos)
+		}
+	}
+	for i := range b.events {
+		fixEvent(&b.events[i])
+	}
+	for _, bu := range b.open {
+		fixEvent(&bu.ev)
+	}
+	idx := intern(file)
+	for _, s := range b.series {
+		if s.counter != nil {
+			for _, pg := range s.counter.pages {
+				for k := range pg {
+					if pg[k].file == idx {
+						pg[k].line = satLine(int64(pg[k].line) + delta)
+					}
+				}
+			}
+			continue
+		}
+		for k := range s.points {
+			fix(&s.points[k].Pos)
+		}
+	}
+}
+
+// Append adds to b what next collected from the lines that follow the ones
+// b was given, as if b had been given them itself: a burst still open in b
+// goes on with the first burst of its key in next when that began within
+// the burst gap (count, end, peak and evidence are combined), and next's
+// series are added to b's. next must not be used afterwards.
+//
+// The result equals one Builder given all the lines, except when the lines
+// of a burst go back in time across the cut by more than the burst gap.
+func (b *Builder) Append(next *Builder) {
+	drop := map[int]bool{} // next's closed first bursts merged into b
+	for _, key := range sortedKeys(b.open) {
+		a := b.open[key]
+		var nb *burst // next's first burst of key, as a burst
+		closed := false
+		if fc, ok := next.firstClosed[key]; ok {
+			ev := next.events[fc.idx]
+			nb = &burst{ev: ev, last: fc.last, firstSec: fc.firstSec, firstRun: fc.firstRun, inFirst: fc.whole}
+			closed = true
+			if ev.Time.Sub(a.last) > b.opts.BurstGap {
+				nb = nil
+			} else {
+				drop[fc.idx] = true
+			}
+		} else if o := next.open[key]; o != nil && o.firstOfKey {
+			if o.ev.Time.Sub(a.last) <= b.opts.BurstGap {
+				nb = o
+				delete(next.open, key)
+			}
+		}
+		if nb == nil {
+			if next.seen[key] {
+				b.close(key, a) // next's first burst of key began after the gap
+			}
+			continue
+		}
+		a.ev.Count += nb.ev.Count
+		if nb.last.After(a.last) {
+			a.last = nb.last
+		}
+		if nb.ev.End.After(a.ev.End) {
+			a.ev.End = nb.ev.End
+		}
+		run := nb.firstRun
+		if nb.firstSec == a.sec {
+			run += a.secCount
+		}
+		a.ev.Peak = max(a.ev.Peak, nb.ev.Peak, float64(run))
+		for _, ev := range nb.ev.Evidence {
+			if len(a.ev.Evidence) >= b.opts.MaxEvidence {
+				break
+			}
+			a.ev.Evidence = append(a.ev.Evidence, ev)
+		}
+		if nb.inFirst {
+			// next's burst was one run of one second: it goes on from it.
+			a.sec, a.secCount = nb.firstSec, run
+		} else {
+			a.sec, a.secCount = nb.sec, nb.secCount
+		}
+		a.inFirst = a.inFirst && nb.inFirst && nb.firstSec == a.firstSec
+		if a.inFirst {
+			a.firstRun = run
+		}
+		if closed {
+			b.close(key, a)
+		}
+	}
+	// next's events follow b's; a key's first burst in next is its first
+	// in b only if b never had the key.
+	at := map[int]int{}
+	for i, e := range next.events {
+		if !drop[i] {
+			at[i] = len(b.events)
+			b.events = append(b.events, e)
+			b.arr = append(b.arr, next.arr[i]+b.n)
+		}
+	}
+	for key, fc := range next.firstClosed {
+		if !b.seen[key] {
+			if b.firstClosed == nil {
+				b.firstClosed = map[string]firstBurst{}
+			}
+			fc.idx = at[fc.idx]
+			b.firstClosed[key] = fc
+		}
+	}
+	for _, key := range sortedKeys(next.open) {
+		bu := next.open[key]
+		if b.seen[key] {
+			bu.firstOfKey = false
+		}
+		bu.arrival += b.n
+		b.open[key] = bu
+	}
+	b.n += next.n
+	for key := range next.seen {
+		if b.seen == nil {
+			b.seen = map[string]bool{}
+		}
+		b.seen[key] = true
+	}
+	for k, s := range next.series {
+		dst := b.series[k]
+		if dst == nil {
+			b.series[k] = s
+			continue
+		}
+		if dst.counter != nil {
+			dst.counter.merge(s.counter)
+		} else {
+			dst.points = append(dst.points, s.points...)
+		}
+	}
+	b.recent = [len(b.recent)]*Series{}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

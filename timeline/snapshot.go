@@ -13,6 +13,7 @@ import (
 func (b *Builder) Snapshot() *Timeline {
 	tl := &Timeline{Events: make([]Event, 0, len(b.events)+len(b.open))}
 	tl.Events = append(tl.Events, b.events...)
+	arr := append(make([]int64, 0, len(b.arr)+len(b.open)), b.arr...)
 	keys := make([]string, 0, len(b.open))
 	for k := range b.open {
 		keys = append(keys, k)
@@ -22,7 +23,9 @@ func (b *Builder) Snapshot() *Timeline {
 		ev := b.open[k].ev
 		ev.Evidence = append([]Evidence(nil), ev.Evidence...)
 		tl.Events = append(tl.Events, ev)
+		arr = append(arr, b.open[k].arrival)
 	}
+	sort.Stable(byArrival{tl.Events, arr})
 	for _, s := range b.series {
 		c := &Series{Metric: s.Metric, Backend: s.Backend}
 		if s.counter != nil {
@@ -44,18 +47,19 @@ func (b *Builder) Snapshot() *Timeline {
 // whole. A live follower calls it to keep memory bounded to a sliding
 // window.
 func (b *Builder) Forget(t time.Time) {
-	evs := b.events[:0]
-	for _, e := range b.events {
+	evs, arr := b.events[:0], b.arr[:0]
+	for i, e := range b.events {
 		end := e.End
 		if end.IsZero() {
 			end = e.Time
 		}
 		if !end.Before(t) {
 			evs = append(evs, e)
+			arr = append(arr, b.arr[i])
 		}
 	}
 	clear(b.events[len(evs):])
-	b.events = evs
+	b.events, b.arr = evs, arr
 	for k, s := range b.series {
 		if s.counter != nil {
 			c := s.counter
