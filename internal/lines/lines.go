@@ -41,6 +41,7 @@ type Reader struct {
 	discard bool // inside an over-long line
 	eof     bool
 	err     error
+	stop    int64 // no line that starts at or after this offset; <0: none
 
 	// Line is the 1-based number of the line last yielded or skipped.
 	Line int64
@@ -65,12 +66,16 @@ func NewReader(r io.Reader, block, maxLine int) *Reader {
 	if maxLine <= 0 {
 		maxLine = DefaultMaxLine
 	}
-	return &Reader{r: r, block: block, max: maxLine, buf: make([]byte, block)}
+	return &Reader{r: r, block: block, max: maxLine, buf: make([]byte, block), stop: -1}
 }
+
+// StopAt makes Next read no line, over-long or not, that starts at or
+// after byte off of the stream: Next returns false there.
+func (lr *Reader) StopAt(off int64) { lr.stop = off }
 
 // Reset makes lr read from r from the start, keeping its buffer.
 func (lr *Reader) Reset(r io.Reader) {
-	*lr = Reader{r: r, block: lr.block, max: lr.max, buf: lr.buf}
+	*lr = Reader{r: r, block: lr.block, max: lr.max, buf: lr.buf, stop: -1}
 }
 
 // Next returns the next line and true, or nil and false at the end of input
@@ -94,6 +99,9 @@ func (lr *Reader) Next() ([]byte, bool) {
 			}
 			lr.fill()
 			continue
+		}
+		if lr.stop >= 0 && lr.base+int64(lr.start) >= lr.stop {
+			return nil, false // the next line starts at or after the stop
 		}
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
 			line := data[:i]

@@ -248,6 +248,26 @@ func FuzzReader(f *testing.F) {
 		if r.Bytes != int64(len(data)) {
 			t.Fatalf("Bytes=%d want %d", r.Bytes, len(data))
 		}
+		// With a stop offset, exactly the lines that start before it.
+		if len(sizes) > 0 {
+			stop := int64(len(data)) * int64(sizes[len(sizes)-1]) / 255
+			r = NewReader(&chunkReader{data: data, sizes: sz}, block, len(data)+1)
+			r.StopAt(stop)
+			n := 0
+			for {
+				l, ok := r.Next()
+				if !ok {
+					break
+				}
+				if n >= len(w) || string(l) != w[n] || starts[n] >= stop {
+					t.Fatalf("stop %d: line %d %q", stop, n+1, l)
+				}
+				n++
+			}
+			if n < len(w) && starts[n] < stop {
+				t.Fatalf("stop %d: stopped after %d lines, line %d starts at %d", stop, n, n+1, starts[n])
+			}
+		}
 		// With a small cap, yielded lines must be exactly the reference
 		// lines that fit, at their own line numbers.
 		const capLen = 8
