@@ -78,3 +78,59 @@ func TestCounterSpan(t *testing.T) {
 		t.Errorf("all-zero counter spans %v", got)
 	}
 }
+
+// TestCounterMerge merges random counters that follow, overlap, precede or
+// interleave each other, some large enough for several pages, and checks
+// every second's sum and first line against a plain map (the first
+// counter's line wins a shared second).
+func TestCounterMerge(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	t0 := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	type want struct {
+		sum  float64
+		line int64
+	}
+	for round := 0; round < 80; round++ {
+		exp := map[int64]want{}
+		var parts []*Timeline
+		start := int64(rng.Intn(20000))
+		for p := 0; p < 2+rng.Intn(3); p++ {
+			b := NewBuilder(Options{})
+			n := rng.Intn(3 * pageLen)
+			sec := start + int64(rng.Intn(5000)) - 2500
+			for i := 0; i < n; i++ {
+				sec += int64(rng.Intn(3))
+				s := sec
+				if rng.Intn(20) == 0 {
+					s -= int64(rng.Intn(10))
+				}
+				line := int64(p*1_000_000 + i + 1)
+				b.Sample(Sample{Time: t0.Add(time.Duration(s) * time.Second), Metric: MetricRequests, Value: 1, Pos: Pos{File: "m", Line: line}})
+				w, ok := exp[s]
+				if !ok {
+					w.line = line
+				}
+				w.sum++
+				exp[s] = w
+			}
+			start = sec - int64(rng.Intn(200))
+			parts = append(parts, b.Timeline())
+		}
+		tl := Merge(parts...)
+		if len(exp) == 0 {
+			continue
+		}
+		got := map[int64]want{}
+		for _, pt := range tl.Series[0].Points(Window{End: t0.Add(1000 * time.Hour)}) {
+			got[pt.Time.Unix()-t0.Unix()] = want{pt.Value, pt.Pos.Line}
+		}
+		if len(got) != len(exp) {
+			t.Fatalf("round %d: %d seconds, want %d", round, len(got), len(exp))
+		}
+		for s, w := range exp {
+			if got[s] != w {
+				t.Fatalf("round %d: second %d: %+v, want %+v", round, s, got[s], w)
+			}
+		}
+	}
+}

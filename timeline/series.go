@@ -186,16 +186,17 @@ func (s *Series) Resample(w Window, step time.Duration) []Point {
 // The entries live in pages: the first page grows by doubling up to
 // pageLen entries, and every later page is allocated at its full size, so a
 // growing counter never copies more than one page and never leaves large
-// arrays as garbage. Pages are kept for good: every page but the last holds
-// exactly pageLen entries, so entry i is pages[i/pageLen][i%pageLen], and
-// readers, Merge and Snapshot work on them in place. (Copying a day of
-// per-second entries into one array when it is first read cost more than
-// the rest of the merge: the fresh array has to be faulted in.)
+// arrays as garbage. Pages are kept for good, and readers, Merge and
+// Snapshot work on them in place; a counter that follows another in time
+// (the next piece of a file) hands its pages over whole. (Copying a day of
+// per-second entries into one array costs more than the rest of a merge:
+// the fresh array has to be faulted in.)
 type counter struct {
 	base   int64 // unix second that offsets are relative to
 	pages  [][]cent
-	n      int  // entries in pages
-	sorted bool // entries are sorted by off with no duplicates
+	starts []int // index of the first entry of each page
+	n      int   // entries in pages
+	sorted bool  // entries are sorted by off with no duplicates
 	// the last interned file, to skip the table lock on the hot path
 	lastName string
 	lastIdx  uint32
@@ -216,7 +217,15 @@ type cent struct {
 }
 
 // at returns entry i.
-func (c *counter) at(i int) *cent { return &c.pages[i/pageLen][i%pageLen] }
+func (c *counter) at(i int) *cent {
+	p := c.page(i)
+	return &c.pages[p][i-c.starts[p]]
+}
+
+// page returns the page that holds entry i.
+func (c *counter) page(i int) int {
+	return sort.Search(len(c.starts), func(p int) bool { return c.starts[p] > i }) - 1
+}
 
 // last returns the last entry; c must not be empty.
 func (c *counter) last() *cent {
@@ -230,9 +239,11 @@ func (c *counter) push(e cent) {
 	switch {
 	case np == 0:
 		c.pages = append(c.pages, make([]cent, 0, firstPageLen))
+		c.starts = append(c.starts, 0)
 		np = 1
-	case len(c.pages[np-1]) == pageLen:
+	case len(c.pages[np-1]) == cap(c.pages[np-1]) && (np > 1 || cap(c.pages[0]) >= pageLen):
 		c.pages = append(c.pages, make([]cent, 0, pageLen))
+		c.starts = append(c.starts, c.n)
 		np++
 	case np == 1 && len(c.pages[0]) == cap(c.pages[0]):
 		// The first page doubles until it is full-sized.
@@ -253,11 +264,15 @@ func (c *counter) search(from int64) int {
 // each calls fn for the entries from index lo on, in order, until fn
 // returns false.
 func (c *counter) each(lo int, fn func(*cent) bool) {
-	for p := lo / pageLen; p < len(c.pages); p++ {
+	if lo >= c.n {
+		return
+	}
+	first := c.page(lo)
+	for p := first; p < len(c.pages); p++ {
 		pg := c.pages[p]
 		k := 0
-		if p == lo/pageLen {
-			k = lo % pageLen
+		if p == first {
+			k = lo - c.starts[p]
 		}
 		for ; k < len(pg); k++ {
 			if !fn(&pg[k]) {
@@ -278,7 +293,7 @@ func (c *counter) entries() []cent {
 
 // setEntries replaces the entries with es (copied into pages).
 func (c *counter) setEntries(es []cent) {
-	c.pages, c.n = nil, 0
+	c.pages, c.starts, c.n = nil, nil, 0
 	for _, e := range es {
 		c.push(e)
 	}
@@ -348,15 +363,20 @@ func (c *counter) merge(o *counter) {
 	o.normalize()
 	if c.n == 0 {
 		// The inputs of Merge are not used afterwards: take o's pages.
-		c.base, c.pages, c.n, c.sorted = o.base, o.pages, o.n, true
-		o.pages, o.n = nil, 0
+		c.base, c.pages, c.starts, c.n, c.sorted = o.base, o.pages, o.starts, o.n, true
+		o.pages, o.starts, o.n = nil, nil, 0
 		return
 	}
 	c.normalize()
+	shift := o.base - c.base
+	first, last := int64(o.at(0).off)+shift, int64(o.last().off)+shift
+	if first >= math.MinInt32 && last <= math.MaxInt32 {
+		c.mergeTail(o, shift)
+		return
+	}
 	a, b := c.entries(), o.entries()
 	out := &counter{base: c.base, sorted: true}
 	i, j := 0, 0
-	shift := o.base - c.base
 	for i < len(a) || j < len(b) {
 		var oe cent
 		var oOff int64
@@ -382,7 +402,81 @@ func (c *counter) merge(o *counter) {
 			j++
 		}
 	}
-	c.pages, c.n = out.pages, out.n
+	c.pages, c.starts, c.n = out.pages, out.starts, out.n
+}
+
+// mergeTail merges o, whose seconds rebased by shift fit c's offsets,
+// copying only where the two overlap in time: c's seconds from o's first
+// on, and o's seconds up to c's last. o's later pages are handed over
+// whole. When o follows c (the next piece of a file, a later file) that is
+// a few entries at most.
+func (c *counter) mergeTail(o *counter, shift int64) {
+	for _, pg := range o.pages {
+		for k := range pg {
+			pg[k].off = int32(int64(pg[k].off) + shift)
+		}
+	}
+	k := c.search(int64(o.at(0).off))      // c[k:] overlaps o
+	j := o.search(int64(c.last().off) + 1) // o[:j] overlaps c
+	tail := make([]cent, 0, c.n-k)
+	c.each(k, func(e *cent) bool { tail = append(tail, *e); return true })
+	head := make([]cent, 0, j)
+	o.each(0, func(e *cent) bool {
+		if len(head) == j {
+			return false
+		}
+		head = append(head, *e)
+		return true
+	})
+	c.truncate(k)
+	for x, y := 0, 0; x < len(tail) || y < len(head); {
+		switch {
+		case y >= len(head) || x < len(tail) && tail[x].off < head[y].off:
+			c.push(tail[x])
+			x++
+		case x >= len(tail) || head[y].off < tail[x].off:
+			c.push(head[y])
+			y++
+		default: // the same second: c's line came first
+			e := tail[x]
+			e.sum += head[y].sum
+			c.push(e)
+			x++
+			y++
+		}
+	}
+	if j < o.n {
+		p := o.page(j)
+		for q := p; q < len(o.pages); q++ {
+			pg := o.pages[q]
+			if q == p {
+				pg = pg[j-o.starts[p]:]
+			}
+			if len(pg) == 0 {
+				continue
+			}
+			c.starts = append(c.starts, c.n)
+			c.pages = append(c.pages, pg)
+			c.n += len(pg)
+		}
+	}
+	o.pages, o.starts, o.n = nil, nil, 0
+}
+
+// truncate keeps the first k entries.
+func (c *counter) truncate(k int) {
+	if k >= c.n {
+		return
+	}
+	if k == 0 {
+		c.pages, c.starts, c.n = nil, nil, 0
+		return
+	}
+	p := c.page(k - 1) // the page of the last entry kept
+	c.pages = c.pages[:p+1]
+	c.pages[p] = c.pages[p][:k-c.starts[p]]
+	c.starts = c.starts[:p+1]
+	c.n = k
 }
 
 // resample sums the counter into n buckets of step from w.Start in one pass
