@@ -53,6 +53,15 @@ type Flusher interface {
 	Flush(sink timeline.Sink)
 }
 
+// Splittable is implemented by formats whose parser reads every line on
+// its own, keeping no state between lines beyond what Flush settles: a
+// large file of such a format can be cut into pieces, each parsed by its
+// own parser on its own core, and the pieces joined in order
+// (timeline.Builder.Append). Splittable returns false to opt out.
+type Splittable interface {
+	Splittable() bool
+}
+
 // Flush calls p's Flush if p is a Flusher.
 func Flush(p Parser, sink timeline.Sink) {
 	if f, ok := p.(Flusher); ok {

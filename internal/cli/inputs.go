@@ -37,7 +37,7 @@ func (o *inputOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.From, "from", "", "keep events from this time on (RFC 3339)")
 	f.StringVar(&o.To, "to", "", "keep events up to this time (RFC 3339)")
 	f.IntVar(&o.MaxLine, "max-line", 1<<20, "skip and count lines longer than this many bytes")
-	f.IntVar(&o.Workers, "workers", 0, "files parsed in parallel (default: twice the number of CPUs)")
+	f.IntVar(&o.Workers, "workers", 0, "files, and pieces of large access logs, parsed in parallel (default: twice the number of CPUs)")
 	f.StringVar(&o.Skew, "skew", pipeline.SkewAuto, "clock skew between sources: auto (estimate, correct when confident), report (estimate only) or off; --offset always wins")
 }
 

@@ -44,6 +44,10 @@ type Config struct {
 	MaxLineBytes int
 	// Workers bounds parallel parsing; 0 means GOMAXPROCS.
 	Workers int
+	// PieceBytes is the size of the pieces a large uncompressed file of a
+	// format that allows it (parsers.Splittable) is cut into, so that
+	// several cores parse it; 0 means DefaultPieceBytes, <0 never cuts.
+	PieceBytes int64
 	// Pack classifies the timeline; nil skips classification.
 	Pack *rules.Pack
 	// Window, when set, keeps only what falls inside it.
@@ -94,6 +98,9 @@ type Result struct {
 // the CLI maps them to its usage exit status.
 var ErrUsage = errors.New("usage")
 
+// DefaultPieceBytes is the default Config.PieceBytes.
+const DefaultPieceBytes = 64 << 20
+
 type job struct {
 	idx    int
 	stream *ingest.Stream
@@ -103,6 +110,26 @@ type job struct {
 	mtime  time.Time
 	files  []timeline.Source        // per physical file, after parsing
 	marks  map[string][]ingest.Mark // per display path, after parsing
+	// pieces, when the stream is parsed in pieces, in order; else one
+	// piece, the whole stream.
+	pieces []*piece
+}
+
+// piece is what parsing one piece of a stream (or the whole stream)
+// gave.
+type piece struct {
+	at    *ingest.Piece // nil: the whole stream
+	size  int64         // for scheduling
+	b     *timeline.Builder
+	files []fileResult
+}
+
+// fileResult is what parsing gave for one file (of a piece).
+type fileResult struct {
+	fs      ingest.FileStats
+	unrec   int64
+	events  int64
+	samples int64
 }
 
 // Run reads every input and returns the merged, classified timeline.
@@ -196,28 +223,58 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		// read buffers.
 		workers = 2 * runtime.GOMAXPROCS(0)
 	}
-	work := make(chan *job)
+	pieceBytes := cfg.PieceBytes
+	if pieceBytes == 0 {
+		pieceBytes = DefaultPieceBytes
+	}
+	type task struct {
+		j *job
+		p *piece
+	}
+	var tasks []task
+	for _, j := range jobs {
+		if j.format == nil {
+			continue
+		}
+		j.pieces = []*piece{{size: streamSize(j.stream)}}
+		if sp, ok := j.format.(parsers.Splittable); ok && sp.Splittable() && pieceBytes > 0 {
+			if ps := j.stream.Pieces(pieceBytes); len(ps) > 1 {
+				j.pieces = j.pieces[:0]
+				for k := range ps {
+					j.pieces = append(j.pieces, &piece{at: &ps[k], size: pieceSize(j.stream, ps[k])})
+				}
+			}
+		}
+		for _, p := range j.pieces {
+			tasks = append(tasks, task{j, p})
+		}
+	}
+	// Largest first: the long tasks start at once and the small ones fill
+	// the gaps. The order of the parts, and so the output, does not depend
+	// on it, nor on the number of workers: the pieces of a stream are
+	// joined in order.
+	slices.SortStableFunc(tasks, func(a, b task) int { return cmp.Compare(b.p.size, a.p.size) })
+	work := make(chan task)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := range work {
-				parts[j.idx] = parse(ctx, j, loc, year, cfg)
+			for t := range work {
+				parse(ctx, t.j, t.p, loc, year, cfg)
 			}
 		}()
 	}
-	// Largest first: the long jobs start at once and the small ones fill
-	// the gaps. The order of the parts, and so the output, does not depend
-	// on it.
-	for _, j := range largestFirst(jobs) {
-		if j.format == nil {
-			continue
-		}
-		work <- j
+	for _, t := range tasks {
+		work <- t
 	}
 	close(work)
 	wg.Wait()
+	for _, j := range jobs {
+		if j.format != nil {
+			parts[j.idx] = j.join()
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -273,23 +330,34 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
-// largestFirst returns jobs ordered by decreasing input size (a compressed
-// file counts as eight times its size on disk), ties in input order.
-func largestFirst(jobs []*job) []*job {
-	size := func(j *job) int64 {
-		var n int64
-		for _, f := range j.stream.Files {
-			if strings.HasSuffix(f.Path, ".gz") || strings.HasSuffix(f.Path, ".zst") {
-				n += 8 * f.Size
-			} else {
-				n += f.Size
-			}
-		}
-		return n
+// streamSize is the work a stream stands for: its size, a compressed file
+// counting eight times its size on disk.
+func streamSize(st *ingest.Stream) int64 {
+	var n int64
+	for _, f := range st.Files {
+		n += fileWork(f)
 	}
-	out := slices.Clone(jobs)
-	slices.SortStableFunc(out, func(a, b *job) int { return cmp.Compare(size(b), size(a)) })
-	return out
+	return n
+}
+
+func fileWork(f ingest.File) int64 {
+	if strings.HasSuffix(f.Path, ".gz") || strings.HasSuffix(f.Path, ".zst") {
+		return 8 * f.Size
+	}
+	return f.Size
+}
+
+// pieceSize is the work of one piece of a stream.
+func pieceSize(st *ingest.Stream, p ingest.Piece) int64 {
+	f := st.Files[p.File]
+	if p.Whole() {
+		return fileWork(f)
+	}
+	end := p.End
+	if end < 0 {
+		end = f.Size
+	}
+	return end - p.Start
 }
 
 func vote(zones, years map[int]int, h parsers.Hints) {
@@ -303,7 +371,7 @@ func vote(zones, years map[int]int, h parsers.Hints) {
 
 // parse reads one stream through its parser into a builder and fills the
 // per-file sources of the job.
-func parse(ctx context.Context, j *job, loc *time.Location, year int, cfg Config) *timeline.Timeline {
+func parse(ctx context.Context, j *job, pc *piece, loc *time.Location, year int, cfg Config) {
 	if year == 0 {
 		year = time.Now().Year()
 		if !j.mtime.IsZero() {
@@ -325,47 +393,123 @@ func parse(ctx context.Context, j *job, loc *time.Location, year int, cfg Config
 			}
 		}
 	}
-	stats, err := j.stream.Read(func(line []byte, pos timeline.Pos) {
+	each := func(line []byte, pos timeline.Pos) {
 		if !p.Parse(line, pos, sink) {
 			unrec[pos.File]++
 		}
 		progress(len(line))
-	})
+	}
+	var stats ingest.Stats
+	var err error
+	if pc.at == nil {
+		stats, err = j.stream.Read(each)
+	} else {
+		var fs ingest.FileStats
+		fs, err = j.stream.ReadPiece(*pc.at, each)
+		stats = ingest.Stats{Bytes: fs.Bytes, PerFile: []ingest.FileStats{fs}}
+	}
 	parsers.Flush(p, sink)
 	if cfg.Progress != nil && stats.Bytes > reported {
 		cfg.Progress(stats.Bytes - reported)
 	}
 	if err != nil {
-		j.src.Warnings = append(j.src.Warnings, err.Error())
+		fs := ingest.FileStats{Warnings: []string{err.Error()}}
+		if pc.at != nil {
+			fs.Path = j.stream.Files[pc.at.File].Path
+		}
+		stats.PerFile = append(stats.PerFile, fs)
 	}
+	for _, fs := range stats.PerFile {
+		r := fileResult{fs: fs, unrec: unrec[fs.Path]}
+		if c := sink.per[fs.Path]; c != nil {
+			r.events, r.samples = c.events, c.samples
+		}
+		pc.files = append(pc.files, r)
+	}
+	pc.b = b
+	_ = ctx
+}
+
+// join joins the pieces of j in order into its timeline, and sets j's
+// per-file sources and marks. Each piece numbers its lines from 1: they
+// are moved by the lines of the pieces of the same file before it.
+func (j *job) join() *timeline.Timeline {
+	var b *timeline.Builder
+	moved := map[string]int64{}
+	type sum struct {
+		fileResult
+		warnings []string
+		order    int
+	}
+	sums := map[string]*sum{}
+	var order []string
+	var streamErr []string
+	for _, pc := range j.pieces {
+		for _, r := range pc.files {
+			if r.fs.Path == "" { // the stream could not be read at all
+				streamErr = append(streamErr, r.fs.Warnings...)
+				continue
+			}
+			delta := moved[r.fs.Path]
+			if pc.at != nil {
+				pc.b.AddLines(r.fs.Path, delta)
+			}
+			s := sums[r.fs.Path]
+			if s == nil {
+				s = &sum{}
+				s.fs.Path = r.fs.Path
+				sums[r.fs.Path] = s
+				order = append(order, r.fs.Path)
+			}
+			s.fs.Lines += r.fs.Lines
+			s.fs.Skipped += r.fs.Skipped
+			s.unrec += r.unrec
+			s.events += r.events
+			s.samples += r.samples
+			for _, w := range r.fs.Warnings {
+				if !slices.Contains(s.warnings, w) {
+					s.warnings = append(s.warnings, w)
+				}
+			}
+			for _, m := range r.fs.Marks {
+				m.Line += delta
+				s.fs.Marks = append(s.fs.Marks, m)
+			}
+			moved[r.fs.Path] += r.fs.Lines + r.fs.Skipped
+		}
+		if b == nil {
+			b = pc.b
+		} else {
+			b.Append(pc.b)
+		}
+	}
+	j.src.Warnings = append(j.src.Warnings, streamErr...)
 	if j.offset != 0 {
 		j.src.Warnings = append(j.src.Warnings, fmt.Sprintf("times shifted by %s (--offset)", j.offset))
 	}
-	for _, fs := range stats.PerFile {
+	for _, path := range order {
+		s := sums[path]
 		src := timeline.Source{
-			Path: fs.Path, Format: j.src.Format, Backend: j.src.Backend,
-			Lines: fs.Lines, Skipped: fs.Skipped, Unrecognized: unrec[fs.Path],
+			Path: path, Format: j.src.Format, Backend: j.src.Backend,
+			Lines: s.fs.Lines, Skipped: s.fs.Skipped, Unrecognized: s.unrec,
+			Events: s.events, Samples: s.samples,
 			Warnings: append([]string(nil), j.src.Warnings...),
 		}
-		if c := sink.per[fs.Path]; c != nil {
-			src.Events, src.Samples = c.events, c.samples
-		}
-		src.Warnings = append(src.Warnings, fs.Warnings...)
-		if len(fs.Marks) > 0 {
+		src.Warnings = append(src.Warnings, s.warnings...)
+		if len(s.fs.Marks) > 0 {
 			if j.marks == nil {
 				j.marks = map[string][]ingest.Mark{}
 			}
-			j.marks[fs.Path] = fs.Marks
+			j.marks[path] = s.fs.Marks
 		}
-		if fs.Skipped > 0 {
-			src.Warnings = append(src.Warnings, fmt.Sprintf("%d over-long line(s) skipped", fs.Skipped))
+		if s.fs.Skipped > 0 {
+			src.Warnings = append(src.Warnings, fmt.Sprintf("%d over-long line(s) skipped", s.fs.Skipped))
 		}
-		if n := unrec[fs.Path]; n > 0 {
-			src.Warnings = append(src.Warnings, fmt.Sprintf("%d line(s) not in %s format", n, j.format.Name()))
+		if s.unrec > 0 {
+			src.Warnings = append(src.Warnings, fmt.Sprintf("%d line(s) not in %s format", s.unrec, j.format.Name()))
 		}
 		j.files = append(j.files, src)
 	}
-	_ = ctx
 	return b.Timeline()
 }
 

@@ -43,6 +43,9 @@ func (accessFormat) Description() string {
 }
 func (accessFormat) Example() string { return accessExample }
 
+// Splittable implements parsers.Splittable: each line stands alone.
+func (accessFormat) Splittable() bool { return true }
+
 // Detect scores 90 for a line the combined scanner reads fully, 75 for the
 // common format (no referer and user agent), 0 otherwise.
 func (accessFormat) Detect(line []byte) int {

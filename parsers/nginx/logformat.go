@@ -301,6 +301,9 @@ func (lf *logFormat) Description() string {
 }
 func (lf *logFormat) Example() string { return lf.example }
 
+// Splittable implements parsers.Splittable: each line stands alone.
+func (lf *logFormat) Splittable() bool { return true }
+
 // Detect scores 90 for a line that matches the compiled format, else 0.
 func (lf *logFormat) Detect(line []byte) int {
 	var m match
