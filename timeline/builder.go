@@ -323,7 +323,8 @@ func (b *Builder) AddLines(file string, delta int64) {
 // b was given, as if b had been given them itself: a burst still open in b
 // goes on with the first burst of its key in next when that began within
 // the burst gap (count, end, peak and evidence are combined), and next's
-// series are added to b's. next must not be used afterwards.
+// series are added to b's. next must not be used afterwards, and neither
+// Builder may have had Forget called (it drops what Append looks at).
 //
 // The result equals one Builder given all the lines, except when the lines
 // of a burst go back in time across the cut by more than the burst gap.

@@ -42,7 +42,7 @@ type Config struct {
 	// Backends overrides the backend label of matching streams.
 	Backends     map[string]string
 	MaxLineBytes int
-	// Workers bounds parallel parsing; 0 means GOMAXPROCS.
+	// Workers bounds parallel parsing; 0 means twice GOMAXPROCS.
 	Workers int
 	// PieceBytes is the size of the pieces a large uncompressed file of a
 	// format that allows it (parsers.Splittable) is cut into, so that
