@@ -187,16 +187,15 @@ func (s *Series) Resample(w Window, step time.Duration) []Point {
 // pageLen entries, and every later page is allocated at its full size, so a
 // growing counter never copies more than one page and never leaves large
 // arrays as garbage. Pages are kept for good, and readers, Merge and
-// Snapshot work on them in place; a counter that follows another in time
-// (the next piece of a file) hands its pages over whole. (Copying a day of
-// per-second entries into one array costs more than the rest of a merge:
-// the fresh array has to be faulted in.)
+// Snapshot work on them in place; merging a counter into an empty one
+// takes its pages. (Copying a day of per-second entries into one array
+// costs more than the rest of a merge: the fresh array has to be faulted
+// in.)
 type counter struct {
 	base   int64 // unix second that offsets are relative to
-	pages  [][]cent
-	starts []int // index of the first entry of each page
-	n      int   // entries in pages
-	sorted bool  // entries are sorted by off with no duplicates
+	pages  [][]cent // all full (pageLen) but the last
+	n      int      // entries in pages
+	sorted bool     // entries are sorted by off with no duplicates
 	// the last interned file, to skip the table lock on the hot path
 	lastName string
 	lastIdx  uint32
@@ -218,14 +217,9 @@ type cent struct {
 
 // at returns entry i.
 func (c *counter) at(i int) *cent {
-	p := c.page(i)
-	return &c.pages[p][i-c.starts[p]]
+	return &c.pages[i/pageLen][i%pageLen]
 }
 
-// page returns the page that holds entry i.
-func (c *counter) page(i int) int {
-	return sort.Search(len(c.starts), func(p int) bool { return c.starts[p] > i }) - 1
-}
 
 // last returns the last entry; c must not be empty.
 func (c *counter) last() *cent {
@@ -239,11 +233,9 @@ func (c *counter) push(e cent) {
 	switch {
 	case np == 0:
 		c.pages = append(c.pages, make([]cent, 0, firstPageLen))
-		c.starts = append(c.starts, 0)
 		np = 1
-	case len(c.pages[np-1]) == cap(c.pages[np-1]) && (np > 1 || cap(c.pages[0]) >= pageLen):
+	case len(c.pages[np-1]) == pageLen:
 		c.pages = append(c.pages, make([]cent, 0, pageLen))
-		c.starts = append(c.starts, c.n)
 		np++
 	case np == 1 && len(c.pages[0]) == cap(c.pages[0]):
 		// The first page doubles until it is full-sized.
@@ -267,12 +259,12 @@ func (c *counter) each(lo int, fn func(*cent) bool) {
 	if lo >= c.n {
 		return
 	}
-	first := c.page(lo)
+	first := lo / pageLen
 	for p := first; p < len(c.pages); p++ {
 		pg := c.pages[p]
 		k := 0
 		if p == first {
-			k = lo - c.starts[p]
+			k = lo % pageLen
 		}
 		for ; k < len(pg); k++ {
 			if !fn(&pg[k]) {
@@ -293,7 +285,7 @@ func (c *counter) entries() []cent {
 
 // setEntries replaces the entries with es (copied into pages).
 func (c *counter) setEntries(es []cent) {
-	c.pages, c.starts, c.n = nil, nil, 0
+	c.pages, c.n = nil, 0
 	for _, e := range es {
 		c.push(e)
 	}
@@ -363,8 +355,8 @@ func (c *counter) merge(o *counter) {
 	o.normalize()
 	if c.n == 0 {
 		// The inputs of Merge are not used afterwards: take o's pages.
-		c.base, c.pages, c.starts, c.n, c.sorted = o.base, o.pages, o.starts, o.n, true
-		o.pages, o.starts, o.n = nil, nil, 0
+		c.base, c.pages, c.n, c.sorted = o.base, o.pages, o.n, true
+		o.pages, o.n = nil, 0
 		return
 	}
 	c.normalize()
@@ -402,14 +394,14 @@ func (c *counter) merge(o *counter) {
 			j++
 		}
 	}
-	c.pages, c.starts, c.n = out.pages, out.starts, out.n
+	c.pages, c.n = out.pages, out.n
 }
 
 // mergeTail merges o, whose seconds rebased by shift fit c's offsets,
-// copying only where the two overlap in time: c's seconds from o's first
-// on, and o's seconds up to c's last. o's later pages are handed over
-// whole. When o follows c (the next piece of a file, a later file) that is
-// a few entries at most.
+// into c: c's seconds from o's first on are merged with o's up to c's last
+// (when o follows c, the next piece of a file, that is a few entries), and
+// o's later seconds are appended. Nothing of c before the overlap is
+// copied.
 func (c *counter) mergeTail(o *counter, shift int64) {
 	for _, pg := range o.pages {
 		for k := range pg {
@@ -445,22 +437,10 @@ func (c *counter) mergeTail(o *counter, shift int64) {
 			y++
 		}
 	}
-	if j < o.n {
-		p := o.page(j)
-		for q := p; q < len(o.pages); q++ {
-			pg := o.pages[q]
-			if q == p {
-				pg = pg[j-o.starts[p]:]
-			}
-			if len(pg) == 0 {
-				continue
-			}
-			c.starts = append(c.starts, c.n)
-			c.pages = append(c.pages, pg)
-			c.n += len(pg)
-		}
-	}
-	o.pages, o.starts, o.n = nil, nil, 0
+	// The rest of o is copied, not handed over: pages handed over would
+	// keep the room left in each piece's last page, for every piece.
+	o.each(j, func(e *cent) bool { c.push(*e); return true })
+	o.pages, o.n = nil, 0
 }
 
 // truncate keeps the first k entries.
@@ -469,13 +449,12 @@ func (c *counter) truncate(k int) {
 		return
 	}
 	if k == 0 {
-		c.pages, c.starts, c.n = nil, nil, 0
+		c.pages, c.n = nil, 0
 		return
 	}
-	p := c.page(k - 1) // the page of the last entry kept
+	p := (k - 1) / pageLen // the page of the last entry kept
 	c.pages = c.pages[:p+1]
-	c.pages[p] = c.pages[p][:k-c.starts[p]]
-	c.starts = c.starts[:p+1]
+	c.pages[p] = c.pages[p][:k-p*pageLen]
 	c.n = k
 }
 

@@ -113,6 +113,7 @@ type job struct {
 	// pieces, when the stream is parsed in pieces, in order; else one
 	// piece, the whole stream.
 	pieces []*piece
+	join   joined
 }
 
 // piece is what parsing one piece of a stream (or the whole stream)
@@ -122,6 +123,7 @@ type piece struct {
 	size  int64         // for scheduling
 	b     *timeline.Builder
 	files []fileResult
+	ended bool // parsed (set under the job's join lock)
 }
 
 // fileResult is what parsing gave for one file (of a piece).
@@ -262,6 +264,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			defer wg.Done()
 			for t := range work {
 				parse(ctx, t.j, t.p, loc, year, cfg)
+				t.j.done(t.p)
 			}
 		}()
 	}
@@ -272,7 +275,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	wg.Wait()
 	for _, j := range jobs {
 		if j.format != nil {
-			parts[j.idx] = j.join()
+			parts[j.idx] = j.finish()
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -430,65 +433,95 @@ func parse(ctx context.Context, j *job, pc *piece, loc *time.Location, year int,
 	_ = ctx
 }
 
-// join joins the pieces of j in order into its timeline, and sets j's
-// per-file sources and marks. Each piece numbers its lines from 1: they
-// are moved by the lines of the pieces of the same file before it.
-func (j *job) join() *timeline.Timeline {
-	var b *timeline.Builder
-	moved := map[string]int64{}
-	type sum struct {
-		fileResult
-		warnings []string
-		order    int
+// joined is what the pieces of a stream joined so far hold together.
+type joined struct {
+	mu        sync.Mutex
+	next      int // the next piece to join
+	b         *timeline.Builder
+	moved     map[string]int64 // lines per file in the pieces joined
+	sums      map[string]*fileSum
+	order     []string // files in the order they came
+	streamErr []string
+}
+
+// fileSum is the sum over pieces of what parsing gave for one file.
+type fileSum struct {
+	fileResult
+	warnings []string
+}
+
+// done records that piece pc of j is parsed, and joins, in order, every
+// piece that is now next. Pieces are joined as they end, not all at the
+// end, so that only the pieces being parsed or waiting for an earlier one
+// are held: memory does not grow with the size of the file.
+func (j *job) done(pc *piece) {
+	jn := &j.join
+	jn.mu.Lock()
+	defer jn.mu.Unlock()
+	pc.ended = true
+	for jn.next < len(j.pieces) && j.pieces[jn.next].ended {
+		j.add(j.pieces[jn.next])
+		j.pieces[jn.next] = &piece{ended: true} // let its memory go
+		jn.next++
 	}
-	sums := map[string]*sum{}
-	var order []string
-	var streamErr []string
-	for _, pc := range j.pieces {
-		for _, r := range pc.files {
-			if r.fs.Path == "" { // the stream could not be read at all
-				streamErr = append(streamErr, r.fs.Warnings...)
-				continue
-			}
-			delta := moved[r.fs.Path]
-			if pc.at != nil {
-				pc.b.AddLines(r.fs.Path, delta)
-			}
-			s := sums[r.fs.Path]
-			if s == nil {
-				s = &sum{}
-				s.fs.Path = r.fs.Path
-				sums[r.fs.Path] = s
-				order = append(order, r.fs.Path)
-			}
-			s.fs.Lines += r.fs.Lines
-			s.fs.Skipped += r.fs.Skipped
-			s.unrec += r.unrec
-			s.events += r.events
-			s.samples += r.samples
-			for _, w := range r.fs.Warnings {
-				if !slices.Contains(s.warnings, w) {
-					s.warnings = append(s.warnings, w)
-				}
-			}
-			for _, m := range r.fs.Marks {
-				m.Line += delta
-				s.fs.Marks = append(s.fs.Marks, m)
-			}
-			moved[r.fs.Path] += r.fs.Lines + r.fs.Skipped
-		}
-		if b == nil {
-			b = pc.b
-		} else {
-			b.Append(pc.b)
-		}
+}
+
+// add joins pc after the pieces joined before it: its lines are moved by
+// the lines of the pieces of the same file before it.
+func (j *job) add(pc *piece) {
+	jn := &j.join
+	if jn.moved == nil {
+		jn.moved, jn.sums = map[string]int64{}, map[string]*fileSum{}
 	}
-	j.src.Warnings = append(j.src.Warnings, streamErr...)
+	for _, r := range pc.files {
+		if r.fs.Path == "" { // the stream could not be read at all
+			jn.streamErr = append(jn.streamErr, r.fs.Warnings...)
+			continue
+		}
+		delta := jn.moved[r.fs.Path]
+		if pc.at != nil {
+			pc.b.AddLines(r.fs.Path, delta)
+		}
+		s := jn.sums[r.fs.Path]
+		if s == nil {
+			s = &fileSum{}
+			s.fs.Path = r.fs.Path
+			jn.sums[r.fs.Path] = s
+			jn.order = append(jn.order, r.fs.Path)
+		}
+		s.fs.Lines += r.fs.Lines
+		s.fs.Skipped += r.fs.Skipped
+		s.unrec += r.unrec
+		s.events += r.events
+		s.samples += r.samples
+		for _, w := range r.fs.Warnings {
+			if !slices.Contains(s.warnings, w) {
+				s.warnings = append(s.warnings, w)
+			}
+		}
+		for _, m := range r.fs.Marks {
+			m.Line += delta
+			s.fs.Marks = append(s.fs.Marks, m)
+		}
+		jn.moved[r.fs.Path] += r.fs.Lines + r.fs.Skipped
+	}
+	if jn.b == nil {
+		jn.b = pc.b
+	} else {
+		jn.b.Append(pc.b)
+	}
+}
+
+// finish returns j's timeline once all its pieces are joined, and sets its
+// per-file sources and marks.
+func (j *job) finish() *timeline.Timeline {
+	jn := &j.join
+	j.src.Warnings = append(j.src.Warnings, jn.streamErr...)
 	if j.offset != 0 {
 		j.src.Warnings = append(j.src.Warnings, fmt.Sprintf("times shifted by %s (--offset)", j.offset))
 	}
-	for _, path := range order {
-		s := sums[path]
+	for _, path := range jn.order {
+		s := jn.sums[path]
 		src := timeline.Source{
 			Path: path, Format: j.src.Format, Backend: j.src.Backend,
 			Lines: s.fs.Lines, Skipped: s.fs.Skipped, Unrecognized: s.unrec,
@@ -510,7 +543,10 @@ func (j *job) join() *timeline.Timeline {
 		}
 		j.files = append(j.files, src)
 	}
-	return b.Timeline()
+	if jn.b == nil {
+		return timeline.NewBuilder(timeline.Options{}).Timeline()
+	}
+	return jn.b.Timeline()
 }
 
 // countingSink counts what passes per file and applies a clock offset.
