@@ -55,7 +55,7 @@ type FileStats struct {
 type Mark struct{ Line, Offset int64 }
 
 // markEvery is the distance in bytes between the Marks of a file.
-const markEvery = 4 << 20
+const markEvery = 1 << 20
 
 // Stats are the counts of a stream: sums over its files.
 type Stats struct {
@@ -338,7 +338,7 @@ func readLinesAt(osPath string, want []int64, maxLine int, marks []Mark) (map[in
 		return out, fmt.Errorf("%s: %w", osPath, err)
 	}
 	defer closeDec()
-	lr := lines.NewReader(r, blockSize, maxLine)
+	lr := lines.NewReader(r, 64<<10, maxLine) // a few lines from a mark: a small block
 	i := 0
 	for i < len(ws) && ws[i] < 1 {
 		i++
