@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -41,14 +42,34 @@ func (p *Pack) Eval(tl *timeline.Timeline, opts EvalOptions) Result {
 		tl = &timeline.Timeline{}
 	}
 	st := &evalState{an: opts.Analysis, hits: map[*rulefmt.ChangePoint][]cpHit{}}
+	type ruleResult struct {
+		fs  []Finding
+		chk Check
+	}
+	out := make([]ruleResult, len(p.Rules))
+	eval := func(cp bool) {
+		for i, r := range p.Rules {
+			if usesChangePoints(r) == cp {
+				out[i].fs, out[i].chk = evalRule(r, tl, opts, st)
+			}
+		}
+	}
 	if st.an == nil && p.usesChangePoints() {
-		st.an = correlate.Analyze(tl, correlate.AnalyzeOptions{})
+		// The change-point analysis runs while the rules that do not use
+		// it are evaluated (both only read the timeline).
+		done := make(chan *correlate.Analysis, 1)
+		go func() { done <- correlate.Analyze(tl, correlate.AnalyzeOptions{}) }()
+		eval(false)
+		st.an = <-done
+		eval(true)
+	} else {
+		eval(false)
+		eval(true)
 	}
 	res.Analysis = st.an
-	for _, r := range p.Rules {
-		fs, chk := evalRule(r, tl, opts, st)
-		res.Findings = append(res.Findings, fs...)
-		res.Checks = append(res.Checks, chk)
+	for _, o := range out {
+		res.Findings = append(res.Findings, o.fs...)
+		res.Checks = append(res.Checks, o.chk)
 	}
 	sort.SliceStable(res.Findings, func(i, j int) bool {
 		a, b := &res.Findings[i], &res.Findings[j]
@@ -111,6 +132,11 @@ type cpHit struct {
 // usesChangePoints reports whether a rule of p anchors on or tests change
 // points.
 func (p *Pack) usesChangePoints() bool {
+	return slices.ContainsFunc(p.Rules, usesChangePoints)
+}
+
+// usesChangePoints reports whether r anchors on or tests change points.
+func usesChangePoints(r *rulefmt.Rule) bool {
 	var walk func(cs []*rulefmt.Condition) bool
 	walk = func(cs []*rulefmt.Condition) bool {
 		for _, c := range cs {
@@ -120,12 +146,7 @@ func (p *Pack) usesChangePoints() bool {
 		}
 		return false
 	}
-	for _, r := range p.Rules {
-		if r.Anchor.ChangePoint != nil || walk(r.Require) || walk(r.Support) {
-			return true
-		}
-	}
-	return false
+	return r.Anchor.ChangePoint != nil || walk(r.Require) || walk(r.Support)
 }
 
 // changes returns the change points of the analysis that spec selects, in
