@@ -2,6 +2,7 @@ package timeline
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -26,8 +27,16 @@ type Series struct {
 // NewGaugeSeries returns a gauge series over the given points (sorted here).
 func NewGaugeSeries(m Metric, backend string, pts []Point) *Series {
 	s := &Series{Metric: m, Backend: backend, points: append([]Point(nil), pts...)}
-	sort.SliceStable(s.points, func(i, j int) bool { return s.points[i].Time.Before(s.points[j].Time) })
+	sortPoints(s.points)
 	return s
+}
+
+// sortPoints sorts points by time, stably; most come sorted already.
+func sortPoints(pts []Point) {
+	byTime := func(a, b Point) int { return a.Time.Compare(b.Time) }
+	if !slices.IsSortedFunc(pts, byTime) {
+		slices.SortStableFunc(pts, byTime)
+	}
 }
 
 // IsCounter reports whether s holds per-second sums.
@@ -192,7 +201,7 @@ func (s *Series) Resample(w Window, step time.Duration) []Point {
 // costs more than the rest of a merge: the fresh array has to be faulted
 // in.)
 type counter struct {
-	base   int64 // unix second that offsets are relative to
+	base   int64    // unix second that offsets are relative to
 	pages  [][]cent // all full (pageLen) but the last
 	n      int      // entries in pages
 	sorted bool     // entries are sorted by off with no duplicates
@@ -219,7 +228,6 @@ type cent struct {
 func (c *counter) at(i int) *cent {
 	return &c.pages[i/pageLen][i%pageLen]
 }
-
 
 // last returns the last entry; c must not be empty.
 func (c *counter) last() *cent {

@@ -34,7 +34,7 @@ func (b *Builder) Snapshot() *Timeline {
 			c.counter.setEntries(s.counter.entries())
 		} else {
 			c.points = append([]Point(nil), s.points...)
-			sort.SliceStable(c.points, func(i, j int) bool { return c.points[i].Time.Before(c.points[j].Time) })
+			sortPoints(c.points)
 		}
 		tl.Series = append(tl.Series, c)
 	}
@@ -74,7 +74,7 @@ func (b *Builder) Forget(t time.Time) {
 			}
 			continue
 		}
-		sort.SliceStable(s.points, func(i, j int) bool { return s.points[i].Time.Before(s.points[j].Time) })
+		sortPoints(s.points)
 		i := sort.Search(len(s.points), func(i int) bool { return !s.points[i].Time.Before(t) })
 		if i > 0 {
 			s.points = append(s.points[:0:0], s.points[i:]...)

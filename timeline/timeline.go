@@ -89,7 +89,7 @@ func Merge(parts ...*Timeline) *Timeline {
 	}
 	for _, s := range out.Series {
 		if s.counter == nil {
-			sort.SliceStable(s.points, func(i, j int) bool { return s.points[i].Time.Before(s.points[j].Time) })
+			sortPoints(s.points)
 		}
 	}
 	sort.Slice(out.Series, func(i, j int) bool {
