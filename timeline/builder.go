@@ -1,6 +1,8 @@
 package timeline
 
 import (
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -259,12 +261,7 @@ func (b *Builder) count(m Metric, backend string, t time.Time, pos Pos, v float6
 // Timeline closes open bursts and returns what b collected as a sorted
 // Timeline. b must not be used afterwards.
 func (b *Builder) Timeline() *Timeline {
-	keys := make([]string, 0, len(b.open))
-	for k := range b.open {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(b.open)) {
 		b.close(k, b.open[k])
 	}
 	sort.Stable(byArrival{b.events, b.arr})
@@ -330,7 +327,7 @@ func (b *Builder) AddLines(file string, delta int64) {
 // of a burst go back in time across the cut by more than the burst gap.
 func (b *Builder) Append(next *Builder) {
 	drop := map[int]bool{} // next's closed first bursts merged into b
-	for _, key := range sortedKeys(b.open) {
+	for _, key := range slices.Sorted(maps.Keys(b.open)) {
 		a := b.open[key]
 		var nb *burst // next's first burst of key, as a burst
 		closed := false
@@ -406,7 +403,7 @@ func (b *Builder) Append(next *Builder) {
 			b.firstClosed[key] = fc
 		}
 	}
-	for _, key := range sortedKeys(next.open) {
+	for _, key := range slices.Sorted(maps.Keys(next.open)) {
 		bu := next.open[key]
 		if b.seen[key] {
 			bu.firstOfKey = false
@@ -434,13 +431,4 @@ func (b *Builder) Append(next *Builder) {
 		}
 	}
 	b.recent = [len(b.recent)]*Series{}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -1,6 +1,8 @@
 package timeline
 
 import (
+	"maps"
+	"slices"
 	"sort"
 	"time"
 )
@@ -14,12 +16,7 @@ func (b *Builder) Snapshot() *Timeline {
 	tl := &Timeline{Events: make([]Event, 0, len(b.events)+len(b.open))}
 	tl.Events = append(tl.Events, b.events...)
 	arr := append(make([]int64, 0, len(b.arr)+len(b.open)), b.arr...)
-	keys := make([]string, 0, len(b.open))
-	for k := range b.open {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(b.open)) {
 		ev := b.open[k].ev
 		ev.Evidence = append([]Evidence(nil), ev.Evidence...)
 		tl.Events = append(tl.Events, ev)
